@@ -1,0 +1,112 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cookieParser from 'cookie-parser';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Database } from './data/database.js';
+import { NotFoundError } from './errors.js';
+import { accountsApi } from './http/api/accounts.api.js';
+import { filesApi } from './http/api/files.api.js';
+import { authRoutes, cookieNames } from './http/auth.routes.js';
+import { errorHandler } from './http/error-handler.js';
+import { healthRoutes } from './http/health.routes.js';
+import { identifyCaller, requireUser } from './http/middleware/authenticate.js';
+import { verifyCsrf } from './http/middleware/csrf.js';
+import { pageRoutes } from './http/pages.routes.js';
+import { createUploads } from './http/uploads.js';
+import { createServices, type Services } from './services.js';
+import type { FileStore } from './storage/file-store.js';
+
+/** Everything the app needs from outside; tests pass temp directories and their own clock. */
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  store: FileStore;
+  logger: Logger;
+  appSecret: string;
+  clock?: Clock;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the Express app: middleware, routes, 404 and the error handler. It never listens. */
+export function createApp(deps: AppDeps): Express & { services: Services } {
+  const { config, db, store, logger } = deps;
+  const clock = deps.clock ?? systemClock;
+  const services = createServices({ db, store, clock, logger });
+  const uploads = createUploads(store, config.maxUploadBytes);
+  const names = cookieNames(config);
+  const app = express();
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.set('views', path.join(root, 'views'));
+  app.set('view engine', 'ejs');
+  app.locals.appName = 'ONLYOFFICE Connector';
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", 'data:'],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'self'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'self'"],
+          upgradeInsecureRequests: names.secure ? [] : null,
+        },
+      },
+      strictTransportSecurity: names.secure,
+    }),
+  );
+  app.use(express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+  app.use(cookieParser());
+  app.use(express.json({ limit: '1mb' }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  app.use(identifyCaller(services.accounts, names.session));
+  app.use((req, res, next) => {
+    res.locals.user = req.user;
+    res.locals.csrfToken = req.csrfToken;
+    res.locals.maxUploadBytes = config.maxUploadBytes;
+    res.locals.title = '';
+    next();
+  });
+
+  app.use(healthRoutes(db, store));
+  app.use('/api', verifyCsrf, accountsApi(services));
+  app.use('/api', requireUser, filesApi(services, store, uploads));
+  app.use('/api', () => {
+    throw new NotFoundError('No such API route.');
+  });
+  app.use(authRoutes(services, config));
+  app.use(verifyCsrf, pageRoutes(services));
+  app.use(() => {
+    throw new NotFoundError('There is no page at this address.');
+  });
+  app.use(errorHandler(config.maxUploadBytes / 1024 / 1024));
+
+  return Object.assign(app, { services });
+}

@@ -1,0 +1,96 @@
+import type { Database } from './database.js';
+
+/** How a version came to be. */
+export type VersionKind = 'upload' | 'create' | 'edit' | 'checkpoint' | 'restore' | 'recovered';
+
+/** One stored content of a file; its blob is never changed or reused. */
+export interface VersionRecord {
+  id: string;
+  fileId: string;
+  number: number;
+  kind: VersionKind;
+  authorId: string | null;
+  authorName: string | null;
+  size: number;
+  sha256: string;
+  blobId: string;
+  createdAt: number;
+}
+
+interface VersionRow {
+  id: string;
+  file_id: string;
+  number: number;
+  kind: VersionKind;
+  author_id: string | null;
+  author_name: string | null;
+  size: number;
+  sha256: string;
+  blob_id: string;
+  created_at: number;
+}
+
+function toVersion(row: VersionRow): VersionRecord {
+  return {
+    id: row.id,
+    fileId: row.file_id,
+    number: row.number,
+    kind: row.kind,
+    authorId: row.author_id,
+    authorName: row.author_name,
+    size: row.size,
+    sha256: row.sha256,
+    blobId: row.blob_id,
+    createdAt: row.created_at,
+  };
+}
+
+const selectWithAuthor = `SELECT v.*, u.display_name AS author_name
+  FROM versions v LEFT JOIN users u ON u.id = v.author_id`;
+
+/** Prepared statements over the versions table. */
+export function createVersionRepository(db: Database) {
+  const insert = db.prepare(`INSERT INTO versions
+    (id, file_id, number, kind, author_id, size, sha256, blob_id, created_at)
+    VALUES (@id, @fileId, @number, @kind, @authorId, @size, @sha256, @blobId, @createdAt)`);
+  const byId = db.prepare(`${selectWithAuthor} WHERE v.id = ?`);
+  const byNumber = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? AND v.number = ?`);
+  const forFile = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? ORDER BY v.number DESC`);
+  const maxNumber = db
+    .prepare('SELECT coalesce(max(number), 0) FROM versions WHERE file_id = ?')
+    .pluck();
+  const blobIds = db.prepare('SELECT blob_id FROM versions').pluck();
+  const blobIdsForFile = db.prepare('SELECT blob_id FROM versions WHERE file_id = ?').pluck();
+  const blobExists = db.prepare('SELECT 1 FROM versions WHERE blob_id = ?').pluck();
+
+  return {
+    /** Inserts the next version of a file and returns its number. */
+    insertNext(version: Omit<VersionRecord, 'number' | 'authorName'>): number {
+      const number = (maxNumber.get(version.fileId) as number) + 1;
+      insert.run({ ...version, number });
+      return number;
+    },
+    findById(id: string): VersionRecord | undefined {
+      const row = byId.get(id) as VersionRow | undefined;
+      return row && toVersion(row);
+    },
+    findByNumber(fileId: string, number: number): VersionRecord | undefined {
+      const row = byNumber.get(fileId, number) as VersionRow | undefined;
+      return row && toVersion(row);
+    },
+    listForFile(fileId: string): VersionRecord[] {
+      return (forFile.all(fileId) as VersionRow[]).map(toVersion);
+    },
+    listAllBlobIds(): string[] {
+      return blobIds.all() as string[];
+    },
+    listBlobIdsForFile(fileId: string): string[] {
+      return blobIdsForFile.all(fileId) as string[];
+    },
+    isBlobReferenced(blobId: string): boolean {
+      return blobExists.get(blobId) !== undefined;
+    },
+  };
+}
+
+export type VersionRepository = ReturnType<typeof createVersionRepository>;

@@ -1,0 +1,249 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import type { Database } from '../data/database.js';
+import type { ListScope, NodeRecord, NodeRepository, Page, PageQuery } from '../data/node-repository.js';
+import type { User } from '../data/user-repository.js';
+import type { VersionKind, VersionRecord, VersionRepository } from '../data/version-repository.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import type { FileStore, StagedBlob } from '../storage/file-store.js';
+import { createBlankDocument, type BlankKind } from './blank-documents.js';
+import { firstFreeName, validateName } from './names.js';
+
+interface FileDeps {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  nodes: NodeRepository;
+  versions: VersionRepository;
+  store: FileStore;
+}
+
+/** A folder listing: the folder, the path to it, one page of its children and how many there are. */
+export interface FolderListing {
+  folder: NodeRecord;
+  path: NodeRecord[];
+  page: Page;
+  total: number;
+}
+
+/** The folder tree, files and their versions, as one user may see and change them. */
+export class FileService {
+  constructor(private readonly deps: FileDeps) {}
+
+  /** The user's home folder (created with the account). */
+  getHome(user: User): NodeRecord {
+    const home = this.deps.nodes.findHome(user.id);
+    if (!home) throw new NotFoundError('Your home folder is missing.');
+    return home;
+  }
+
+  /** A node the user may see; anything else is "not found", so its existence is not revealed. */
+  getNode(user: User, id: string): NodeRecord {
+    const node = this.deps.nodes.findById(id);
+    if (!node || node.ownerId !== user.id) throw new NotFoundError('No such file or folder.');
+    return node;
+  }
+
+  getFolder(user: User, id: string): NodeRecord {
+    const node = this.getNode(user, id);
+    if (node.kind !== 'folder') throw new NotFoundError('No such folder.');
+    return node;
+  }
+
+  getFile(user: User, id: string): NodeRecord {
+    const node = this.getNode(user, id);
+    if (node.kind !== 'file') throw new NotFoundError('No such file.');
+    return node;
+  }
+
+  /** The folders from the home folder down to this node. */
+  getPath(node: NodeRecord): NodeRecord[] {
+    return this.deps.nodes.listPath(node.id);
+  }
+
+  /** One page of a folder's children. */
+  listFolder(user: User, folderId: string, query: PageQuery): FolderListing {
+    const folder = this.getFolder(user, folderId);
+    return {
+      folder,
+      path: this.getPath(folder),
+      page: this.deps.nodes.listPage({ parentId: folder.id }, query),
+      total: this.deps.nodes.countChildren(folder.id),
+    };
+  }
+
+  /** One page of the user's files and folders whose names contain `text`. */
+  search(user: User, text: string, query: PageQuery): Page {
+    const scope: ListScope = { ownerId: user.id, nameContains: text };
+    return this.deps.nodes.listPage(scope, query);
+  }
+
+  /** All the user's folders labelled "Home / Projects / 2026", sorted, for choosing a move target. */
+  listFolderChoices(user: User): Array<{ id: string; label: string }> {
+    const folders = this.deps.nodes.listFoldersOf(user.id);
+    const byId = new Map(folders.map((folder) => [folder.id, folder]));
+    const labels = new Map<string, string>();
+    const labelOf = (folder: NodeRecord): string => {
+      let label = labels.get(folder.id);
+      if (label === undefined) {
+        const parent = folder.parentId === null ? undefined : byId.get(folder.parentId);
+        label = parent ? `${labelOf(parent)} / ${folder.name}` : 'Home';
+        labels.set(folder.id, label);
+      }
+      return label;
+    };
+    return folders
+      .map((folder) => ({ id: folder.id, label: labelOf(folder) }))
+      .sort((a, b) => a.label.localeCompare(b.label));
+  }
+
+  createFolder(user: User, parentId: string, nameInput: unknown): NodeRecord {
+    const name = validateName(nameInput);
+    const parent = this.getFolder(user, parentId);
+    const id = newId();
+    this.deps.db.transaction(() => {
+      this.refuseTakenName(parent.id, name);
+      this.deps.nodes.insert({ id, kind: 'folder', parentId: parent.id, ownerId: user.id, name, now: this.deps.clock.now() });
+    })();
+    return this.deps.nodes.findById(id)!;
+  }
+
+  /**
+   * Adds staged bytes as a new file in a folder; a name already in use gets " (1)", " (2)"….
+   * The staged blob is committed or discarded here in every case.
+   */
+  addFile(user: User, folderId: string, nameInput: unknown, staged: StagedBlob, kind: VersionKind = 'upload'): NodeRecord {
+    return this.commitStaged(staged, () => {
+      const name = validateName(nameInput);
+      const folder = this.getFolder(user, folderId);
+      const freeName = firstFreeName(name, (candidate) => this.deps.nodes.isNameTaken(folder.id, candidate));
+      const id = newId();
+      const now = this.deps.clock.now();
+      this.deps.nodes.insert({ id, kind: 'file', parentId: folder.id, ownerId: user.id, name: freeName, now });
+      this.insertVersion(id, user, staged, kind, now);
+      return this.deps.nodes.findById(id)!;
+    });
+  }
+
+  /** Creates a blank document, spreadsheet, presentation or text file; the extension is added if missing. */
+  async createBlank(user: User, folderId: string, nameInput: unknown, kind: BlankKind): Promise<NodeRecord> {
+    const name = validateName(nameInput);
+    const fullName = name.toLowerCase().endsWith(`.${kind}`) ? name : `${name}.${kind}`;
+    const checkedName = validateName(fullName);
+    this.getFolder(user, folderId);
+    const staged = await this.deps.store.stageBuffer(createBlankDocument(kind));
+    return this.addFile(user, folderId, checkedName, staged, 'create');
+  }
+
+  /** Stores new content for a file as its next version. */
+  replaceContent(user: User, fileId: string, staged: StagedBlob, kind: VersionKind = 'upload'): VersionRecord {
+    return this.commitStaged(staged, () => {
+      const file = this.getFile(user, fileId);
+      const versionId = this.insertVersion(file.id, user, staged, kind, this.deps.clock.now());
+      return this.deps.versions.findById(versionId)!;
+    });
+  }
+
+  rename(user: User, id: string, nameInput: unknown): NodeRecord {
+    const name = validateName(nameInput);
+    const node = this.getNode(user, id);
+    if (node.parentId === null) throw new ValidationError('Your home folder cannot be renamed.', 'name');
+    this.deps.db.transaction(() => {
+      if (name !== node.name) this.refuseTakenName(node.parentId!, name, node.id);
+      this.deps.nodes.updateName(node.id, name, this.deps.clock.now());
+    })();
+    return this.deps.nodes.findById(id)!;
+  }
+
+  move(user: User, id: string, targetFolderId: unknown): NodeRecord {
+    if (typeof targetFolderId !== 'string' || targetFolderId === '') {
+      throw new ValidationError('Choose the folder to move to (folderId).', 'folderId');
+    }
+    const node = this.getNode(user, id);
+    if (node.parentId === null) throw new ValidationError('Your home folder cannot be moved.', 'folderId');
+    const target = this.getFolder(user, targetFolderId);
+    if (target.id === node.parentId) return node;
+    if (this.deps.nodes.listPath(target.id).some((ancestor) => ancestor.id === node.id)) {
+      throw new ValidationError('A folder cannot be moved into itself or one of its subfolders.', 'folderId');
+    }
+    this.deps.db.transaction(() => {
+      this.refuseTakenName(target.id, node.name);
+      this.deps.nodes.updateParent(node.id, target.id, this.deps.clock.now());
+    })();
+    return this.deps.nodes.findById(id)!;
+  }
+
+  /** Deletes a file, or a folder with everything in it, and then their blobs. */
+  remove(user: User, id: string): void {
+    const node = this.getNode(user, id);
+    if (node.parentId === null) throw new ValidationError('Your home folder cannot be deleted.');
+    let blobIds: string[] = [];
+    this.deps.db.transaction(() => {
+      blobIds = this.deps.nodes
+        .listSubtree(node.id)
+        .filter((entry) => entry.kind === 'file')
+        .flatMap((file) => this.deps.versions.listBlobIdsForFile(file.id));
+      this.deps.nodes.delete(node.id);
+    })();
+    // Blobs go only after the rows are gone: a crash in between leaves unreferenced blobs, never
+    // rows pointing at nothing.
+    for (const blobId of blobIds) this.deps.store.remove(blobId);
+  }
+
+  listVersions(user: User, fileId: string): VersionRecord[] {
+    return this.deps.versions.listForFile(this.getFile(user, fileId).id);
+  }
+
+  /** A version of a file; `number` undefined means the current one. */
+  getVersion(user: User, fileId: string, number?: number): VersionRecord {
+    const file = this.getFile(user, fileId);
+    const version =
+      number === undefined
+        ? file.currentVersionId === null
+          ? undefined
+          : this.deps.versions.findById(file.currentVersionId)
+        : this.deps.versions.findByNumber(file.id, number);
+    if (!version) throw new NotFoundError(`This file has no version ${number ?? ''}.`.replace(' .', '.'));
+    return version;
+  }
+
+  private insertVersion(fileId: string, user: User, staged: StagedBlob, kind: VersionKind, now: number): string {
+    const id = newId();
+    this.deps.versions.insertNext({
+      id,
+      fileId,
+      kind,
+      authorId: user.id,
+      size: staged.size,
+      sha256: staged.sha256,
+      blobId: staged.blobId,
+      createdAt: now,
+    });
+    this.deps.nodes.updateContent(fileId, id, staged.size, now);
+    return id;
+  }
+
+  private refuseTakenName(parentId: string, name: string, exceptId?: string): void {
+    if (this.deps.nodes.isNameTaken(parentId, name)) {
+      const other = exceptId === undefined ? undefined : this.deps.nodes.findById(exceptId);
+      // Renaming "a.txt" to "A.txt" touches the same row; everything else is a real clash.
+      if (!other || other.name.toLowerCase() !== name.toLowerCase()) {
+        throw new ConflictError(`"${name}" already exists in this folder.`, 'name_taken');
+      }
+    }
+  }
+
+  /** Runs the metadata write in a transaction, then moves the bytes into place; on failure drops them. */
+  private commitStaged<T>(staged: StagedBlob, write: () => T): T {
+    let result: T;
+    try {
+      result = this.deps.db.transaction(write)();
+    } catch (error) {
+      staged.discard();
+      throw error;
+    }
+    staged.commit();
+    return result;
+  }
+}

@@ -1,0 +1,164 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import type { FileStore } from '../../storage/file-store.js';
+import { parseListingQuery } from '../listing-query.js';
+import { presentNode, presentPage, presentVersion } from '../presenters.js';
+import { currentUser } from '../request-context.js';
+import { sendVersion } from '../send-content.js';
+import type { Uploads } from '../uploads.js';
+import { jsonBody, parseInput } from '../validate.js';
+
+const newFileSchema = z.object({
+  name: z.string({ message: 'name: expected text.' }),
+  type: z.enum(['docx', 'xlsx', 'pptx', 'txt'], { message: 'type must be one of docx, xlsx, pptx, txt.' }),
+  folderId: z.string({ message: 'folderId: expected text.' }).optional(),
+});
+const updateSchema = z
+  .object({
+    name: z.string({ message: 'name: expected text.' }).optional(),
+    folderId: z.string({ message: 'folderId: expected text.' }).optional(),
+  })
+  .strict()
+  .refine((value) => value.name !== undefined || value.folderId !== undefined, {
+    message: 'Send a new name, a folderId to move to, or both.',
+  });
+const newFolderSchema = z.object({
+  name: z.string({ message: 'name: expected text.' }),
+  parentId: z.string({ message: 'parentId: expected text.' }).optional(),
+});
+const uploadFieldsSchema = z.object({
+  folderId: z.string().optional(),
+  name: z.string().optional(),
+});
+const versionNumberSchema = z.coerce
+  .number({ message: 'The version number must be a whole number.' })
+  .int('The version number must be a whole number.')
+  .positive('The version number must be positive.');
+
+function param(req: Request, name: string): string {
+  return String(req.params[name]);
+}
+
+/** Files and folders as JSON: list, search, metadata, upload, create, content, rename, move, delete, versions. */
+export function filesApi(services: Services, store: FileStore, uploads: Uploads): Router {
+  const router = Router();
+  const { files } = services;
+
+  router.get('/files', (req, res) => {
+    const user = currentUser(req);
+    const { page, text } = parseListingQuery(req.query);
+    const folderId = typeof req.query.folderId === 'string' ? req.query.folderId : files.getHome(user).id;
+    if (text !== undefined) {
+      res.json({ query: text, ...presentPage(files.search(user, text, page)) });
+      return;
+    }
+    const listing = files.listFolder(user, folderId, page);
+    res.json({
+      folder: presentNode(listing.folder),
+      path: listing.path.map(presentNode),
+      total: listing.total,
+      ...presentPage(listing.page),
+    });
+  });
+
+  router.post('/files', uploads.multipartFile, (req, res) => {
+    const user = currentUser(req);
+    const { staged, originalName } = uploads.stagedFile(req);
+    let fields: z.output<typeof uploadFieldsSchema>;
+    try {
+      fields = parseInput(uploadFieldsSchema, req.body ?? {});
+    } catch (error) {
+      staged.discard();
+      throw error;
+    }
+    const folderId = fields.folderId || files.getHome(user).id;
+    const file = files.addFile(user, folderId, fields.name || originalName, staged);
+    res.status(201).json({ file: presentNode(file) });
+  });
+
+  router.post('/files/new', async (req, res) => {
+    const user = currentUser(req);
+    const input = parseInput(newFileSchema, jsonBody(req));
+    const file = await files.createBlank(user, input.folderId ?? files.getHome(user).id, input.name, input.type);
+    res.status(201).json({ file: presentNode(file) });
+  });
+
+  router.get('/files/:id', (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    const version = files.getVersion(user, file.id);
+    res.json({ file: { ...presentNode(file), version: presentVersion(version) }, path: files.getPath(file).map(presentNode) });
+  });
+
+  router.get('/files/:id/content', async (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    await sendVersion(res, store, files.getVersion(user, file.id), file.name);
+  });
+
+  router.put('/files/:id/content', async (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    let staged;
+    if (req.is('multipart/form-data')) {
+      await new Promise<void>((resolve, reject) => uploads.multipartFile(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+      staged = uploads.stagedFile(req).staged;
+    } else {
+      staged = await uploads.stageRawBody(req);
+    }
+    const version = files.replaceContent(user, file.id, staged);
+    res.json({ file: presentNode(files.getFile(user, file.id)), version: presentVersion(version) });
+  });
+
+  router.patch(['/files/:id', '/folders/:id'], (req, res) => {
+    const user = currentUser(req);
+    const input = parseInput(updateSchema, jsonBody(req));
+    const kind = req.path.startsWith('/files/') ? 'file' : 'folder';
+    let node = kind === 'file' ? files.getFile(user, param(req, 'id')) : files.getFolder(user, param(req, 'id'));
+    if (input.name !== undefined) node = files.rename(user, node.id, input.name);
+    if (input.folderId !== undefined) node = files.move(user, node.id, input.folderId);
+    res.json({ [kind]: presentNode(node) });
+  });
+
+  router.delete(['/files/:id', '/folders/:id'], (req, res) => {
+    const user = currentUser(req);
+    const id = param(req, 'id');
+    if (req.path.startsWith('/files/')) files.getFile(user, id);
+    else files.getFolder(user, id);
+    files.remove(user, id);
+    res.status(204).end();
+  });
+
+  router.get('/files/:id/versions', (req, res) => {
+    const user = currentUser(req);
+    res.json({ versions: files.listVersions(user, param(req, 'id')).map(presentVersion) });
+  });
+
+  router.get('/files/:id/versions/:number/content', async (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    const number = parseInput(versionNumberSchema, req.params.number);
+    await sendVersion(res, store, files.getVersion(user, file.id, number), file.name);
+  });
+
+  router.get('/folders/home', (req, res) => {
+    const user = currentUser(req);
+    res.json({ folder: presentNode(files.getHome(user)) });
+  });
+
+  router.get('/folders/:id', (req, res) => {
+    const user = currentUser(req);
+    const folder = files.getFolder(user, param(req, 'id'));
+    res.json({ folder: presentNode(folder), path: files.getPath(folder).map(presentNode) });
+  });
+
+  router.post('/folders', (req, res) => {
+    const user = currentUser(req);
+    const input = parseInput(newFolderSchema, jsonBody(req));
+    const folder = files.createFolder(user, input.parentId ?? files.getHome(user).id, input.name);
+    res.status(201).json({ folder: presentNode(folder) });
+  });
+
+  return router;
+}

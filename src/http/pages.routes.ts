@@ -1,0 +1,77 @@
+import { Router, type Request } from 'express';
+import type { Services } from '../services.js';
+import { extensionOf } from '../domain/names.js';
+import { requireAdmin, requireUser } from './middleware/authenticate.js';
+import { parseListingQuery } from './listing-query.js';
+import { encodeCursor } from './presenters.js';
+import { currentUser } from './request-context.js';
+
+/** A query string for the listing links, keeping sort, order and search. */
+function listingLink(base: string, params: Record<string, string | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value) query.set(key, value);
+  const text = query.toString();
+  return text ? `${base}?${text}` : base;
+}
+
+function param(req: Request, name: string): string {
+  return String(req.params[name]);
+}
+
+/** The server-rendered pages: the file browser, a file's details, users (admins) and the account. */
+export function pageRoutes(services: Services): Router {
+  const router = Router();
+  const { files, accounts } = services;
+
+  router.get('/', requireUser, (req, res) => {
+    res.redirect(303, `/folders/${files.getHome(currentUser(req)).id}`);
+  });
+
+  router.get(['/folders/:id', '/search'], requireUser, (req, res) => {
+    const user = currentUser(req);
+    const { page, text, raw } = parseListingQuery(req.query);
+    const searching = req.path === '/search';
+    const listing = searching
+      ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
+      : files.listFolder(user, param(req, 'id'), page);
+    const base = searching ? '/search' : `/folders/${listing.folder.id}`;
+    const keep = { q: searching ? text : undefined, sort: raw.sort, order: raw.order };
+    res.render('browser', {
+      title: searching ? `Search: ${text ?? ''}` : listing.path.length > 1 ? listing.folder.name : 'Home',
+      searching,
+      query: text ?? '',
+      folder: listing.folder,
+      path: listing.path,
+      items: listing.page.items.map((item) => ({ ...item, extension: item.kind === 'file' ? extensionOf(item.name) : '' })),
+      total: listing.total,
+      sort: raw.sort,
+      order: raw.order,
+      sortLink: (key: string) =>
+        listingLink(base, { ...keep, sort: key, order: raw.sort === key && raw.order === 'asc' ? 'desc' : 'asc' }),
+      nextLink: listing.page.next ? listingLink(base, { ...keep, cursor: encodeCursor(listing.page.next)! }) : undefined,
+      previousLink: listing.page.previous ? listingLink(base, { ...keep, cursor: encodeCursor(listing.page.previous)! }) : undefined,
+      folders: files.listFolderChoices(user),
+    });
+  });
+
+  router.get('/files/:id', requireUser, (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    res.render('file', {
+      title: file.name,
+      file: { ...file, extension: extensionOf(file.name) },
+      path: files.getPath(file),
+      versions: files.listVersions(user, file.id),
+    });
+  });
+
+  router.get('/users', requireAdmin, (_req, res) => {
+    res.render('users', { title: 'Users', users: accounts.listUsers() });
+  });
+
+  router.get('/account', requireUser, (req, res) => {
+    res.render('account', { title: 'Your account', tokens: accounts.listApiTokens(currentUser(req).id) });
+  });
+
+  return router;
+}
