@@ -17,6 +17,7 @@ import { errorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { identifyCaller, requireUser } from './http/middleware/authenticate.js';
 import { verifyCsrf } from './http/middleware/csrf.js';
+import { documentServerRoutes, editorRoutes } from './http/onlyoffice.routes.js';
 import { pageRoutes } from './http/pages.routes.js';
 import { createUploads } from './http/uploads.js';
 import { createServices, type Services } from './services.js';
@@ -30,6 +31,7 @@ export interface AppDeps {
   logger: Logger;
   appSecret: string;
   clock?: Clock;
+  callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,7 +41,17 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 export function createApp(deps: AppDeps): Express & { services: Services } {
   const { config, db, store, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const services = createServices({ db, store, clock, logger });
+  const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits });
+  const onlyofficeDeps = {
+    clock,
+    appSecret: deps.appSecret,
+    editor: services.editor,
+    callbacks: services.callbacks,
+    files: services.files,
+    nodes: services.repositories.nodes,
+    versions: services.repositories.versions,
+    store,
+  };
   const uploads = createUploads(store, config.maxUploadBytes);
   const names = cookieNames(config);
   const app = express();
@@ -83,6 +95,8 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
     }),
   );
   app.use(express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+  // Server-to-server routes for the Document Server: before cookies and the general body parsers.
+  app.use(documentServerRoutes(onlyofficeDeps));
   app.use(cookieParser());
   app.use(express.json({ limit: '1mb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
@@ -97,6 +111,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
 
   app.use(healthRoutes(db, store));
   app.use('/api', verifyCsrf, accountsApi(services));
+  app.use(verifyCsrf, editorRoutes(onlyofficeDeps));
   app.use('/api', requireUser, filesApi(services, store, uploads));
   app.use('/api', () => {
     throw new NotFoundError('No such API route.');

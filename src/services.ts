@@ -1,28 +1,52 @@
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { createApiTokenRepository } from './data/api-token-repository.js';
+import { createDocumentKeyRepository } from './data/document-key-repository.js';
 import type { Database } from './data/database.js';
 import { createNodeRepository } from './data/node-repository.js';
 import { createSessionRepository } from './data/session-repository.js';
 import { createUserRepository } from './data/user-repository.js';
 import { createVersionRepository } from './data/version-repository.js';
 import { AccountService } from './domain/accounts.js';
+import { CallbackHandler } from './domain/callback-handler.js';
+import { EditorService } from './domain/editor.js';
 import { FileService } from './domain/files.js';
+import type { Config } from './config.js';
 import type { FileStore } from './storage/file-store.js';
 
 /** The repositories and domain services, wired once per app. */
-export function createServices(deps: { db: Database; store: FileStore; clock: Clock; logger: Logger }) {
+export function createServices(deps: {
+  db: Database;
+  store: FileStore;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  appSecret: string;
+  /** Overrides for the callback handler's limits (tests of timeouts and size caps). */
+  callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
+}) {
   const repositories = {
     users: createUserRepository(deps.db),
     sessions: createSessionRepository(deps.db),
     apiTokens: createApiTokenRepository(deps.db),
     nodes: createNodeRepository(deps.db),
     versions: createVersionRepository(deps.db),
+    documentKeys: createDocumentKeyRepository(deps.db),
   };
+  const files = new FileService({ ...deps, ...repositories });
+  const editor = new EditorService({ ...deps, files, documentKeys: repositories.documentKeys });
   return {
     repositories,
     accounts: new AccountService({ ...deps, ...repositories }),
-    files: new FileService({ ...deps, ...repositories }),
+    files,
+    editor,
+    callbacks: new CallbackHandler({
+      ...deps,
+      ...repositories,
+      ...deps.callbackLimits,
+      files,
+      settings: () => editor.settings(),
+    }),
   };
 }
 

@@ -15,6 +15,12 @@ export interface VersionRecord {
   sha256: string;
   blobId: string;
   createdAt: number;
+  /** The document key of the editing session that produced it (edits and checkpoints). */
+  documentKey: string | null;
+  /** The Document Server's `history` object for this save, as JSON text. */
+  history: string | null;
+  /** The blob holding the Document Server's changes zip for this save. */
+  changesBlobId: string | null;
 }
 
 interface VersionRow {
@@ -28,6 +34,9 @@ interface VersionRow {
   sha256: string;
   blob_id: string;
   created_at: number;
+  document_key: string | null;
+  history: string | null;
+  changes_blob_id: string | null;
 }
 
 function toVersion(row: VersionRow): VersionRecord {
@@ -42,6 +51,9 @@ function toVersion(row: VersionRow): VersionRecord {
     sha256: row.sha256,
     blobId: row.blob_id,
     createdAt: row.created_at,
+    documentKey: row.document_key,
+    history: row.history,
+    changesBlobId: row.changes_blob_id,
   };
 }
 
@@ -51,23 +63,31 @@ const selectWithAuthor = `SELECT v.*, u.display_name AS author_name
 /** Prepared statements over the versions table. */
 export function createVersionRepository(db: Database) {
   const insert = db.prepare(`INSERT INTO versions
-    (id, file_id, number, kind, author_id, size, sha256, blob_id, created_at)
-    VALUES (@id, @fileId, @number, @kind, @authorId, @size, @sha256, @blobId, @createdAt)`);
+    (id, file_id, number, kind, author_id, size, sha256, blob_id, created_at, document_key, history, changes_blob_id)
+    VALUES (@id, @fileId, @number, @kind, @authorId, @size, @sha256, @blobId, @createdAt, @documentKey, @history, @changesBlobId)`);
   const byId = db.prepare(`${selectWithAuthor} WHERE v.id = ?`);
   const byNumber = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? AND v.number = ?`);
   const forFile = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? ORDER BY v.number DESC`);
   const maxNumber = db
     .prepare('SELECT coalesce(max(number), 0) FROM versions WHERE file_id = ?')
     .pluck();
-  const blobIds = db.prepare('SELECT blob_id FROM versions').pluck();
-  const blobIdsForFile = db.prepare('SELECT blob_id FROM versions WHERE file_id = ?').pluck();
+  const blobIds = db
+    .prepare('SELECT blob_id FROM versions UNION ALL SELECT changes_blob_id FROM versions WHERE changes_blob_id IS NOT NULL')
+    .pluck();
+  const blobIdsForFile = db
+    .prepare(`SELECT blob_id FROM versions WHERE file_id = @fileId
+      UNION ALL SELECT changes_blob_id FROM versions WHERE file_id = @fileId AND changes_blob_id IS NOT NULL`)
+    .pluck();
   const blobExists = db.prepare('SELECT 1 FROM versions WHERE blob_id = ?').pluck();
 
   return {
     /** Inserts the next version of a file and returns its number. */
-    insertNext(version: Omit<VersionRecord, 'number' | 'authorName'>): number {
+    insertNext(
+      version: Omit<VersionRecord, 'number' | 'authorName' | 'documentKey' | 'history' | 'changesBlobId'> &
+        Partial<Pick<VersionRecord, 'documentKey' | 'history' | 'changesBlobId'>>,
+    ): number {
       const number = (maxNumber.get(version.fileId) as number) + 1;
-      insert.run({ ...version, number });
+      insert.run({ documentKey: null, history: null, changesBlobId: null, ...version, number });
       return number;
     },
     findById(id: string): VersionRecord | undefined {
@@ -85,7 +105,7 @@ export function createVersionRepository(db: Database) {
       return blobIds.all() as string[];
     },
     listBlobIdsForFile(fileId: string): string[] {
-      return blobIdsForFile.all(fileId) as string[];
+      return blobIdsForFile.all({ fileId }) as string[];
     },
     isBlobReferenced(blobId: string): boolean {
       return blobExists.get(blobId) !== undefined;

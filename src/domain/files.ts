@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import type { Database } from '../data/database.js';
+import type { DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { ListScope, NodeRecord, NodeRepository, Page, PageQuery } from '../data/node-repository.js';
 import type { User } from '../data/user-repository.js';
 import type { VersionKind, VersionRecord, VersionRepository } from '../data/version-repository.js';
@@ -16,7 +17,17 @@ interface FileDeps {
   logger: Logger;
   nodes: NodeRepository;
   versions: VersionRepository;
+  documentKeys: DocumentKeyRepository;
   store: FileStore;
+}
+
+/** What an editing session's save brings besides the bytes. */
+export interface EditorSaveDetails {
+  kind: Extract<VersionKind, 'edit' | 'checkpoint' | 'recovered'>;
+  authorId: string | null;
+  documentKey: string;
+  history?: string;
+  changes?: StagedBlob;
 }
 
 /** A folder listing: the folder, the path to it, one page of its children and how many there are. */
@@ -208,19 +219,43 @@ export class FileService {
     return version;
   }
 
-  private insertVersion(fileId: string, user: User, staged: StagedBlob, kind: VersionKind, now: number): string {
+  private insertVersion(
+    fileId: string,
+    user: User,
+    staged: StagedBlob,
+    kind: VersionKind,
+    now: number,
+  ): string {
+    return this.insertVersionRow(fileId, staged, { kind, authorId: user.id }, now);
+  }
+
+  private insertVersionRow(
+    fileId: string,
+    staged: StagedBlob,
+    details: { kind: VersionKind; authorId: string | null; documentKey?: string; history?: string; changes?: StagedBlob },
+    now: number,
+  ): string {
     const id = newId();
     this.deps.versions.insertNext({
       id,
       fileId,
-      kind,
-      authorId: user.id,
+      kind: details.kind,
+      authorId: details.authorId,
       size: staged.size,
       sha256: staged.sha256,
       blobId: staged.blobId,
       createdAt: now,
+      documentKey: details.documentKey ?? null,
+      history: details.history ?? null,
+      changesBlobId: details.changes?.blobId ?? null,
     });
-    this.deps.nodes.updateContent(fileId, id, staged.size, now);
+    // Recovered bytes are kept beside the current content, never in its place.
+    if (details.kind !== 'recovered') this.deps.nodes.updateContent(fileId, id, staged.size, now);
+    // New content from outside an editing session means the editors' cached copy is stale: the next
+    // session gets a new document key. A checkpoint keeps the key so co-editors stay together.
+    if (details.kind !== 'checkpoint' && details.kind !== 'recovered' && details.kind !== 'edit') {
+      this.deps.documentKeys.clearCurrent(fileId);
+    }
     return id;
   }
 
@@ -235,15 +270,49 @@ export class FileService {
   }
 
   /** Runs the metadata write in a transaction, then moves the bytes into place; on failure drops them. */
-  private commitStaged<T>(staged: StagedBlob, write: () => T): T {
+  private commitStaged<T>(staged: StagedBlob | StagedBlob[], write: () => T): T {
+    const blobs = Array.isArray(staged) ? staged : [staged];
     let result: T;
     try {
       result = this.deps.db.transaction(write)();
     } catch (error) {
-      staged.discard();
+      for (const blob of blobs) blob.discard();
       throw error;
     }
-    staged.commit();
+    for (const blob of blobs) blob.commit();
     return result;
+  }
+
+  /**
+   * Stores bytes from an editing session as a version of the file (no access check: the caller
+   * verified the Document Server's signed callback). `finish` runs in the same transaction.
+   */
+  storeEditorVersion(fileId: string, staged: StagedBlob, details: EditorSaveDetails, finish: () => void): VersionRecord {
+    const blobs = details.changes ? [staged, details.changes] : [staged];
+    return this.commitStaged(blobs, () => {
+      const versionId = this.insertVersionRow(fileId, staged, details, this.deps.clock.now());
+      finish();
+      return this.deps.versions.findById(versionId)!;
+    });
+  }
+
+  /**
+   * Stores an editing session's result as a new file beside the original (when the Document Server
+   * saved in another format), so the original is never silently replaced by another type.
+   */
+  storeEditorResultBeside(file: NodeRecord, extension: string, staged: StagedBlob, details: EditorSaveDetails, finish: () => void): NodeRecord {
+    const blobs = details.changes ? [staged, details.changes] : [staged];
+    return this.commitStaged(blobs, () => {
+      const stem = file.name.includes('.') ? file.name.slice(0, file.name.lastIndexOf('.')) : file.name;
+      const name = firstFreeName(validateName(`${stem} (edited).${extension}`), (candidate) =>
+        this.deps.nodes.isNameTaken(file.parentId!, candidate),
+      );
+      const id = newId();
+      const now = this.deps.clock.now();
+      this.deps.nodes.insert({ id, kind: 'file', parentId: file.parentId, ownerId: file.ownerId, name, now });
+      this.insertVersionRow(id, staged, { ...details, kind: 'edit' }, now);
+      finish();
+      return this.deps.nodes.findById(id)!;
+    });
   }
 }

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { Response } from 'superagent';
 import supertest from 'supertest';
-import { createApp } from '../../src/app.js';
+import { createApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { cookieNames } from '../../src/http/auth.routes.js';
 import { migrate, openDatabase } from '../../src/data/database.js';
 import type { User } from '../../src/data/user-repository.js';
 import { FileStore } from '../../src/storage/file-store.js';
@@ -36,13 +37,13 @@ export interface BrowserSession {
  * A real app on a temporary data directory with the real migrations, the real SQLite database and the
  * real file store. Call `close()` when done.
  */
-export function createTestApp(env: Record<string, string> = {}) {
+export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock'>> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-test-'));
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
   const db = openDatabase(path.join(dataDir, 'dms.sqlite'));
   migrate(db);
   const store = new FileStore(path.join(dataDir, 'blobs'));
-  const app = createApp({ config, db, store, logger: pino({ level: 'silent' }), appSecret: 'test-secret-'.padEnd(48, 'x') });
+  const app = createApp({ config, db, store, logger: pino({ level: 'silent' }), appSecret: 'test-secret-'.padEnd(48, 'x'), ...deps });
   const request = supertest(app);
 
   async function createUser(username: string, options: { role?: 'admin' | 'user'; password?: string } = {}): Promise<User> {
@@ -57,7 +58,7 @@ export function createTestApp(env: Record<string, string> = {}) {
   /** Opens a real session for a user, as signing in would. */
   function sessionFor(user: User): BrowserSession {
     const session = app.services.accounts.createSession(user.id);
-    return { user, cookie: `dms_session=${session.token}`, csrfToken: session.csrfToken };
+    return { user, cookie: `${cookieNames(config).session}=${session.token}`, csrfToken: session.csrfToken };
   }
 
   async function signedInUser(username: string, role: 'admin' | 'user' = 'user'): Promise<BrowserSession> {

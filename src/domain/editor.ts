@@ -1,0 +1,213 @@
+import crypto from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Database } from '../data/database.js';
+import type { DocumentKeyRepository } from '../data/document-key-repository.js';
+import type { NodeRecord } from '../data/node-repository.js';
+import type { User } from '../data/user-repository.js';
+import { ConflictError, ValidationError } from '../errors.js';
+import { findFormat, isEditableFormat, type DocumentType, type FormatInfo } from '../onlyoffice/formats.js';
+import { signEditorToken } from '../onlyoffice/jwt.js';
+import { createRef } from '../onlyoffice/signed-refs.js';
+import { resolveDocumentServerSettings, type DocumentServerSettings } from './document-server-settings.js';
+import type { FileService } from './files.js';
+
+export type EditorMode = 'edit' | 'view';
+export type EditorType = 'desktop' | 'mobile' | 'embedded';
+
+/** `document.permissions` as the editor understands them. */
+export interface EditorPermissions {
+  edit: boolean;
+  review: boolean;
+  comment: boolean;
+  fillForms: boolean;
+  modifyFilter: boolean;
+  download: boolean;
+  print: boolean;
+  copy: boolean;
+  chat: boolean;
+  protect: boolean;
+}
+
+/** The object the editor page hands to `new DocsAPI.DocEditor(…)`. */
+export interface EditorConfig {
+  document: {
+    fileType: string;
+    key: string;
+    title: string;
+    url: string;
+    permissions: EditorPermissions;
+    info: { owner: string; uploaded: string; folder: string };
+  };
+  documentType: DocumentType;
+  editorConfig: {
+    mode: EditorMode;
+    callbackUrl?: string;
+    lang: string;
+    user: { id: string; name: string };
+    customization: { goback: { url: string; text: string }; forcesave: boolean };
+    coEditing: { mode: 'fast' | 'strict'; change: boolean };
+  };
+  type: EditorType;
+  token?: string;
+}
+
+/** What the editor page needs. */
+export interface EditorSetup {
+  documentServerUrl: string;
+  apiScriptUrl: string;
+  config: EditorConfig;
+  file: NodeRecord;
+  /** Whether this user could edit the file (the page offers the switch from view to edit). */
+  canEdit: boolean;
+}
+
+export interface EditorRequest {
+  mode?: EditorMode;
+  type?: EditorType;
+  userAgent?: string;
+  acceptLanguage?: string;
+}
+
+interface EditorDeps {
+  db: Database;
+  clock: Clock;
+  config: Config;
+  appSecret: string;
+  files: FileService;
+  documentKeys: DocumentKeyRepository;
+}
+
+const downloadLinkLifetimeSeconds = 24 * 3600;
+const phonePattern = /Mobi|Android|iPhone|iPod|Windows Phone|Opera Mini/i;
+
+/** Opens files in ONLYOFFICE: document keys, signed links and the signed editor configuration. */
+export class EditorService {
+  /** A short, stable prefix that keeps this instance's keys apart from other DMSs sharing a Document Server. */
+  readonly instanceId: string;
+
+  constructor(private readonly deps: EditorDeps) {
+    this.instanceId = crypto.createHmac('sha256', deps.appSecret).update('instance-id').digest('base64url').slice(0, 8);
+  }
+
+  /** The effective Document Server settings, or undefined while none is configured. */
+  settings(): DocumentServerSettings | undefined {
+    return resolveDocumentServerSettings(this.deps.config);
+  }
+
+  /** The settings, or a ConflictError that says how to configure them. */
+  requireSettings(): DocumentServerSettings {
+    const settings = this.settings();
+    if (!settings) {
+      throw new ConflictError(
+        'ONLYOFFICE is not configured yet: an admin must set the Document Server address (DOCUMENT_SERVER_URL).',
+        'document_server_not_configured',
+      );
+    }
+    return settings;
+  }
+
+  /** The format of a file, and whether this user may edit it, for the file browser's buttons. */
+  describe(file: NodeRecord): { format: FormatInfo | undefined; editable: boolean } {
+    const format = findFormat(file.name);
+    const allowedLossy = this.settings()?.editableLossyFormats ?? [];
+    return { format, editable: format !== undefined && isEditableFormat(format, allowedLossy) };
+  }
+
+  /**
+   * The file's current document key: the open session's key while there is one (force saves keep it),
+   * else a new one for the current version.
+   */
+  currentKey(file: NodeRecord): string {
+    return this.deps.db.transaction(() => {
+      const current = this.deps.documentKeys.findCurrent(file.id);
+      if (current && current.state === 'open') return current.key;
+      const key = `${this.instanceId}-${crypto.randomBytes(15).toString('base64url')}`;
+      this.deps.documentKeys.insertCurrent(key, file.id, file.currentVersionId!, this.deps.clock.now());
+      return key;
+    })();
+  }
+
+  /** Builds the signed editor configuration for a user and a file. */
+  buildConfig(user: User, fileId: string, request: EditorRequest): EditorSetup {
+    const settings = this.requireSettings();
+    const file = this.deps.files.getFile(user, fileId);
+    const { format, editable } = this.describe(file);
+    if (!format) throw new ValidationError(`ONLYOFFICE cannot open ${file.name.includes('.') ? `.${file.name.split('.').pop()} files` : 'files without an extension'}.`);
+    const canEdit = editable && this.mayChange(user, file);
+    const mode: EditorMode = request.mode === 'view' || !canEdit ? 'view' : 'edit';
+    const key = this.currentKey(file);
+    const now = this.deps.clock.now();
+    const folderPath = this.deps.files.getPath(file).slice(0, -1);
+    const document = {
+      fileType: format.extension,
+      key,
+      title: file.name,
+      url: `${settings.connectorUrl}/download?ref=${createRef(this.deps.appSecret, {
+        p: 'download',
+        f: file.id,
+        v: file.currentVersionId!,
+        e: Math.floor(now / 1000) + downloadLinkLifetimeSeconds,
+      })}`,
+      permissions: this.permissionsFor(format, canEdit),
+      info: {
+        owner: user.id === file.ownerId ? user.displayName : '',
+        uploaded: new Date(file.createdAt).toISOString(),
+        folder: folderPath.map((folder, index) => (index === 0 ? 'Home' : folder.name)).join(' / '),
+      },
+    };
+    const editorConfig: EditorConfig['editorConfig'] = {
+      mode,
+      ...(mode === 'edit'
+        ? { callbackUrl: `${settings.connectorUrl}/track?ref=${createRef(this.deps.appSecret, { p: 'track', f: file.id, k: key })}` }
+        : {}),
+      lang: languageOf(request.acceptLanguage),
+      user: { id: user.id, name: user.displayName },
+      customization: {
+        goback: { url: `${this.deps.config.publicUrl}/folders/${file.parentId}`, text: 'Open file location' },
+        forcesave: false,
+      },
+      coEditing: { mode: 'fast', change: true },
+    };
+    const signed = { document, documentType: format.documentType, editorConfig };
+    const config: EditorConfig = {
+      ...signed,
+      type: request.type ?? (phonePattern.test(request.userAgent ?? '') ? 'mobile' : 'desktop'),
+      ...(settings.jwtSecret ? { token: signEditorToken(settings.jwtSecret, signed) } : {}),
+    };
+    return {
+      documentServerUrl: settings.publicUrl,
+      apiScriptUrl: `${settings.publicUrl}/web-apps/apps/api/documents/api.js`,
+      config,
+      file,
+      canEdit,
+    };
+  }
+
+  /** Owners may change their files (sharing roles come later). */
+  private mayChange(user: User, file: NodeRecord): boolean {
+    return user.id === file.ownerId;
+  }
+
+  /** Maps the user's rights onto the editor's permissions, per document type. */
+  private permissionsFor(format: FormatInfo, canEdit: boolean): EditorPermissions {
+    return {
+      edit: canEdit,
+      review: canEdit && format.documentType === 'word',
+      comment: canEdit && format.documentType !== 'diagram',
+      fillForms: canEdit && format.documentType === 'pdf',
+      modifyFilter: canEdit && format.documentType === 'cell',
+      download: true,
+      print: true,
+      copy: true,
+      chat: canEdit,
+      protect: canEdit && format.documentType !== 'diagram',
+    };
+  }
+}
+
+/** The editor language from Accept-Language ("de-DE,de;q=0.9" → "de"), defaulting to English. */
+function languageOf(acceptLanguage: string | undefined): string {
+  const first = acceptLanguage?.split(',')[0]?.split(';')[0]?.trim();
+  return first && /^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})?$/.test(first) ? first.split('-')[0]!.toLowerCase() : 'en';
+}

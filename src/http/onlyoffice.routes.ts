@@ -1,0 +1,159 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { Clock } from '../clock.js';
+import type { CallbackHandler } from '../domain/callback-handler.js';
+import type { EditorService } from '../domain/editor.js';
+import type { FileService } from '../domain/files.js';
+import { DomainError, InvalidTokenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
+import { DocumentServerFetchError } from '../onlyoffice/document-server-client.js';
+import { verifyDownloadToken } from '../onlyoffice/jwt.js';
+import { verifyRef } from '../onlyoffice/signed-refs.js';
+import type { FileStore } from '../storage/file-store.js';
+import type { VersionRepository } from '../data/version-repository.js';
+import type { NodeRepository } from '../data/node-repository.js';
+import { requireUser } from './middleware/authenticate.js';
+import { currentUser } from './request-context.js';
+import { sendVersion } from './send-content.js';
+import { parseInput } from './validate.js';
+
+interface OnlyofficeRouteDeps {
+  clock: Clock;
+  appSecret: string;
+  editor: EditorService;
+  callbacks: CallbackHandler;
+  files: FileService;
+  nodes: NodeRepository;
+  versions: VersionRepository;
+  store: FileStore;
+}
+
+const editorQuerySchema = z.object({
+  mode: z.enum(['edit', 'view'], { message: 'mode must be edit or view.' }).optional(),
+  type: z.enum(['desktop', 'mobile', 'embedded'], { message: 'type must be desktop, mobile or embedded.' }).optional(),
+});
+
+/** JSON for a data element: nothing in it can close the element or start markup. */
+function jsonForHtml(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * The Document Server's side (server to server): `/download` streams a signed file version and
+ * `/track` takes callbacks. Neither uses the session cookie: signed references and JWT protect them.
+ */
+export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
+  const router = Router();
+
+  const download = async (req: Request, res: Response) => {
+    const link = verifyRef(deps.appSecret, req.query.ref, 'download', deps.clock.now());
+    const settings = deps.editor.requireSettings();
+    if (settings.jwtSecret) {
+      const signedUrl = verifyDownloadToken(settings.jwtSecret, req.get(settings.jwtHeader));
+      // The token must be for this very link; a token for another file's link is refused.
+      let signedTarget: string;
+      try {
+        const parsed = new URL(signedUrl);
+        signedTarget = parsed.pathname + parsed.search;
+      } catch {
+        throw new InvalidTokenError('The download token URL is not a URL.');
+      }
+      if (signedTarget !== req.originalUrl) throw new InvalidTokenError('The download token was issued for another URL.');
+    }
+    const file = deps.nodes.findById(link.f);
+    const version = link.v === undefined ? undefined : deps.versions.findById(link.v);
+    if (!file || !version || version.fileId !== file.id) throw new NotFoundError('The file of this link no longer exists.');
+    await sendVersion(res, deps.store, version, file.name);
+  };
+  router.get('/download', download);
+  router.head('/download', download);
+
+  // Callbacks carry the Document Server's history, which can be large; they get their own parser.
+  router.post('/track', express.json({ limit: '20mb', type: () => true }), async (req, res) => {
+    const settings = deps.editor.settings();
+    await deps.callbacks.handle(req.query.ref, req.body, settings ? req.get(settings.jwtHeader) : undefined);
+    res.json({ error: 0 });
+  });
+
+  // Errors on these routes answer in the protocol's shape. The Document Server retries a save only on
+  // 429/5xx, so 503 is kept for failures where a retry can help.
+  router.use(['/track', '/download'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const status =
+      error instanceof DocumentServerFetchError
+        ? error.transient
+          ? 503
+          : 502
+        : error instanceof InvalidTokenError
+          ? 403
+          : error instanceof NotFoundError
+            ? 404
+            : error instanceof ValidationError
+              ? 400
+              : error instanceof PayloadTooLargeError || (error as { type?: string }).type === 'entity.too.large'
+                ? 413
+                : (error as { type?: string }).type === 'entity.parse.failed'
+                  ? 400
+                  : error instanceof DomainError
+                    ? 409
+                    : undefined;
+    if (status === undefined) return next(error);
+    const message = error instanceof Error ? error.message : String(error);
+    req.log.warn({ status, path: req.path, reason: message }, 'Document Server request refused');
+    if (res.headersSent) return res.destroy();
+    res.status(status).json({ error: 1, message });
+  });
+
+  return router;
+}
+
+/** The editor page and its configuration as JSON, for signed-in users. */
+export function editorRoutes(deps: OnlyofficeRouteDeps): Router {
+  const router = Router();
+
+  router.get('/editor/:fileId', requireUser, (req, res) => {
+    const query = parseInput(editorQuerySchema, req.query);
+    const setup = deps.editor.buildConfig(currentUser(req), String(req.params.fileId), {
+      ...query,
+      userAgent: req.get('user-agent'),
+      acceptLanguage: req.get('accept-language'),
+    });
+    const dsOrigin = new URL(setup.documentServerUrl).origin;
+    res.set(
+      'Content-Security-Policy',
+      [
+        "default-src 'self'",
+        `script-src 'self' ${dsOrigin}`,
+        `frame-src ${dsOrigin}`,
+        `connect-src 'self' ${dsOrigin}`,
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+      ].join('; '),
+    );
+    res.render('editor', {
+      title: setup.file.name,
+      setup,
+      configJson: jsonForHtml(setup.config),
+      backUrl: `/folders/${setup.file.parentId}`,
+    });
+  });
+
+  router.get('/api/files/:id/editor-config', requireUser, (req, res) => {
+    const query = parseInput(editorQuerySchema, req.query);
+    const setup = deps.editor.buildConfig(currentUser(req), String(req.params.id), {
+      ...query,
+      userAgent: req.get('user-agent'),
+      acceptLanguage: req.get('accept-language'),
+    });
+    res.json({ documentServerUrl: setup.documentServerUrl, config: setup.config });
+  });
+
+  return router;
+}
