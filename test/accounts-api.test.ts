@@ -158,8 +158,12 @@ describe('user management', () => {
     const wrong = await as(bob, 'post', '/api/account/password').send({ currentPassword: 'wrong one', newPassword: 'another long one' });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error.message).toContain('current password');
+    const elsewhere = t.sessionFor(bob.user);
     const ok = await as(bob, 'post', '/api/account/password').send({ currentPassword: 'correct horse battery', newPassword: 'another long one' });
     expect(ok.status).toBe(204);
+    // This session goes on; the user's other sessions end.
+    expect((await as(bob, 'get', '/api/files')).status).toBe(200);
+    expect((await as(elsewhere, 'get', '/api/files')).status).toBe(401);
     expect((await t.request.post('/api/auth/token').send({ username: 'bob', password: 'another long one' })).status).toBe(201);
   });
 });

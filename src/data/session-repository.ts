@@ -25,6 +25,7 @@ export function createSessionRepository(db: Database) {
   const extend = db.prepare('UPDATE sessions SET expires_at = ? WHERE token_hash = ?');
   const remove = db.prepare('DELETE FROM sessions WHERE token_hash = ?');
   const removeForUser = db.prepare('DELETE FROM sessions WHERE user_id = ?');
+  const removeOthers = db.prepare('DELETE FROM sessions WHERE user_id = ? AND token_hash <> ?');
   const removeExpired = db.prepare('DELETE FROM sessions WHERE expires_at <= ?');
 
   return {
@@ -51,6 +52,9 @@ export function createSessionRepository(db: Database) {
     },
     deleteForUser(userId: string): void {
       removeForUser.run(userId);
+    },
+    deleteForUserExcept(userId: string, keepTokenHash: string): void {
+      removeOthers.run(userId, keepTokenHash);
     },
     deleteExpired(now: number): number {
       return removeExpired.run(now).changes;

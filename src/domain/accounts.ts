@@ -247,14 +247,20 @@ export class AccountService {
     })();
   }
 
-  /** A user changes their own password after proving the current one; other sessions end. */
-  async changeOwnPassword(userId: string, current: unknown, next: unknown): Promise<void> {
+  /** A user changes their own password after proving the current one; their other sessions end. */
+  async changeOwnPassword(userId: string, current: unknown, next: unknown, keepSessionToken?: string): Promise<void> {
     const user = this.deps.users.findById(userId);
     if (!user) throw new NotFoundError('No such user.');
+    const password = parse(passwordSchema, next);
     if (typeof current !== 'string' || !(await verifyPassword(current, user.passwordHash))) {
       throw new ValidationError('The current password is wrong.', 'currentPassword');
     }
-    await this.resetPassword(userId, next);
+    const passwordHash = await hashPassword(password);
+    this.deps.db.transaction(() => {
+      this.deps.users.updatePassword(userId, passwordHash, this.deps.clock.now());
+      if (keepSessionToken) this.deps.sessions.deleteForUserExcept(userId, hashToken(keepSessionToken));
+      else this.deps.sessions.deleteForUser(userId);
+    })();
   }
 
   /** Enables or disables an account; an admin cannot disable themselves or the last admin. */

@@ -1,4 +1,6 @@
 import { Router, type Request } from 'express';
+import type { NodeRecord } from '../data/node-repository.js';
+import type { User } from '../data/user-repository.js';
 import type { Services } from '../services.js';
 import { extensionOf } from '../domain/names.js';
 import { requireAdmin, requireUser } from './middleware/authenticate.js';
@@ -18,6 +20,36 @@ function param(req: Request, name: string): string {
   return String(req.params[name]);
 }
 
+/** The "Edit/Open in ONLYOFFICE" action a file offers this user, if any. */
+function officeActionFor(services: Services, user: User, node: NodeRecord): OfficeAction | undefined {
+  if (node.kind !== 'file' || !services.editor.settings()) return undefined;
+  const { format, editable } = services.editor.describe(node);
+  if (!format) return undefined;
+  const mayChange = editable && node.ownerId === user.id;
+  return mayChange
+    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit` }
+    : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view` };
+}
+
+interface OfficeAction {
+  mode: 'edit' | 'view';
+  label: string;
+  href: string;
+}
+
+/** What admins should know about the Document Server connection, shown above the file list. */
+function documentServerNotice(services: Services, user: User): string | undefined {
+  if (user.role !== 'admin') return undefined;
+  const settings = services.editor.settings();
+  if (!settings) {
+    return 'ONLYOFFICE is not configured, so files cannot be opened in the editor. Set DOCUMENT_SERVER_URL (and JWT_SECRET) and restart.';
+  }
+  if (!settings.jwtSecret) {
+    return 'The Document Server connection is unauthenticated: no JWT secret is set, so saves reported to this DMS cannot be verified. Set JWT_SECRET to the Document Server\'s secret.';
+  }
+  return undefined;
+}
+
 /** The server-rendered pages: the file browser, a file's details, users (admins) and the account. */
 export function pageRoutes(services: Services): Router {
   const router = Router();
@@ -35,14 +67,24 @@ export function pageRoutes(services: Services): Router {
       ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
       : files.listFolder(user, param(req, 'id'), page);
     const base = searching ? '/search' : `/folders/${listing.folder.id}`;
-    const keep = { q: searching ? text : undefined, sort: raw.sort, order: raw.order };
+    const keep = {
+      q: searching ? text : undefined,
+      sort: raw.sort,
+      order: raw.order,
+      limit: raw.limit === 50 ? undefined : String(raw.limit),
+    };
     res.render('browser', {
       title: searching ? `Search: ${text ?? ''}` : listing.path.length > 1 ? listing.folder.name : 'Home',
       searching,
       query: text ?? '',
       folder: listing.folder,
       path: listing.path,
-      items: listing.page.items.map((item) => ({ ...item, extension: item.kind === 'file' ? extensionOf(item.name) : '' })),
+      items: listing.page.items.map((item) => ({
+        ...item,
+        extension: item.kind === 'file' ? extensionOf(item.name) : '',
+        office: officeActionFor(services, user, item),
+      })),
+      documentServerNotice: documentServerNotice(services, user),
       total: listing.total,
       sort: raw.sort,
       order: raw.order,
@@ -60,6 +102,7 @@ export function pageRoutes(services: Services): Router {
     res.render('file', {
       title: file.name,
       file: { ...file, extension: extensionOf(file.name) },
+      office: officeActionFor(services, user, file),
       path: files.getPath(file),
       versions: files.listVersions(user, file.id),
     });

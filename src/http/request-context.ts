@@ -10,6 +10,8 @@ declare module 'express-serve-static-core' {
     authVia?: 'session' | 'token';
     /** The session's CSRF token (browser sessions only). */
     csrfToken?: string;
+    /** The session cookie's value (browser sessions only). */
+    sessionToken?: string;
   }
 }
 

@@ -42,7 +42,7 @@ export function accountsApi(services: Services): Router {
 
   router.post('/account/password', requireUser, async (req, res) => {
     const body = jsonBody(req);
-    await accounts.changeOwnPassword(currentUser(req).id, body.currentPassword, body.newPassword);
+    await accounts.changeOwnPassword(currentUser(req).id, body.currentPassword, body.newPassword, req.sessionToken);
     res.status(204).end();
   });
 

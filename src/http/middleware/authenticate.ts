@@ -19,6 +19,7 @@ export function identifyCaller(accounts: AccountService, sessionCookie: string) 
         req.user = session.user;
         req.authVia = 'session';
         req.csrfToken = session.csrfToken;
+        req.sessionToken = token;
       }
     }
     next();

@@ -1,0 +1,106 @@
+// A file's page: upload a new version (with progress), rename, delete.
+import { confirmAction, navigateWithToast, reloadWithToast, toast, tooLargeMessage, uploadFile } from '/app.js';
+import { startDelete, startRename } from '/nodes.js';
+
+const page = document.querySelector('.page-file');
+const file = {
+  id: page.dataset.fileId,
+  kind: 'file',
+  name: page.dataset.fileName,
+  parentId: page.dataset.parentId,
+};
+
+const versionInput = document.getElementById('version-input');
+const uploadBox = document.getElementById('version-upload');
+const uploadName = document.getElementById('version-upload-name');
+const uploadStatus = document.getElementById('version-upload-status');
+const uploadProgress = document.getElementById('version-upload-progress');
+const uploadButton = document.querySelector('[data-action="upload-version"]');
+let uploading = false;
+
+function extensionOf(name) {
+  const dot = name.lastIndexOf('.');
+  return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+}
+
+async function uploadVersion(chosen) {
+  const problem = tooLargeMessage(chosen);
+  if (problem) {
+    toast(problem, 'error');
+    return;
+  }
+  const expected = extensionOf(file.name);
+  const actual = extensionOf(chosen.name);
+  if (expected !== actual) {
+    const proceed = await confirmAction({
+      title: 'Different file type',
+      message: `“${chosen.name}” is ${actual ? `a .${actual} file` : 'a file without an extension'}, but “${file.name}” is ${expected ? `a .${expected} file` : 'not'}. Upload it as the new version anyway?`,
+      confirmLabel: 'Upload anyway',
+      danger: false,
+      action: async () => {},
+    });
+    if (!proceed) return;
+  }
+
+  uploading = true;
+  uploadButton.disabled = true;
+  uploadBox.hidden = false;
+  uploadBox.querySelector('.upload-item').classList.remove('is-done', 'is-error');
+  uploadName.textContent = chosen.name;
+  uploadStatus.textContent = '0%';
+  uploadProgress.value = 0;
+  try {
+    const answer = await uploadFile({
+      method: 'PUT',
+      url: `/api/files/${encodeURIComponent(file.id)}/content`,
+      file: chosen,
+      onProgress: (fraction) => {
+        const percent = Math.min(99, Math.round(fraction * 100));
+        uploadProgress.value = percent;
+        uploadStatus.textContent = fraction >= 1 ? 'Saving…' : `${percent}%`;
+      },
+    });
+    uploadProgress.value = 100;
+    uploadBox.querySelector('.upload-item').classList.add('is-done');
+    uploadStatus.textContent = 'Done';
+    uploading = false;
+    const number = answer?.version?.number;
+    reloadWithToast(number ? `Uploaded version ${number}.` : 'Uploaded the new version.');
+  } catch (error) {
+    uploading = false;
+    uploadButton.disabled = false;
+    uploadBox.querySelector('.upload-item').classList.add('is-error');
+    uploadProgress.value = 100;
+    uploadStatus.textContent = error.message;
+    toast(error.message, 'error');
+  }
+}
+
+versionInput.addEventListener('change', () => {
+  const chosen = versionInput.files[0];
+  versionInput.value = '';
+  if (chosen) uploadVersion(chosen);
+});
+
+window.addEventListener('beforeunload', (event) => {
+  if (uploading) event.preventDefault();
+});
+
+document.addEventListener('click', (event) => {
+  const trigger = event.target.closest('[data-action]');
+  if (!trigger) return;
+  switch (trigger.dataset.action) {
+    case 'upload-version':
+      if (!uploading) versionInput.click();
+      break;
+    case 'rename':
+      startRename(file);
+      break;
+    case 'delete':
+      startDelete(file, () =>
+        navigateWithToast(file.parentId ? `/folders/${encodeURIComponent(file.parentId)}` : '/', `Deleted “${file.name}”.`),
+      );
+      break;
+    default:
+  }
+});
