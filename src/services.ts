@@ -34,7 +34,7 @@ export function createServices(deps: {
     documentKeys: createDocumentKeyRepository(deps.db),
   };
   const files = new FileService({ ...deps, ...repositories });
-  const editor = new EditorService({ ...deps, files, documentKeys: repositories.documentKeys });
+  const editor = new EditorService({ ...deps, files, documentKeys: repositories.documentKeys, users: repositories.users });
   return {
     repositories,
     accounts: new AccountService({ ...deps, ...repositories }),

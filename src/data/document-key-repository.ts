@@ -60,7 +60,7 @@ export function createDocumentKeyRepository(db: Database) {
   const setState = db.prepare('UPDATE document_keys SET state = ?, editors = \'[]\', editing_since = NULL, last_callback_at = ? WHERE key = ?');
   const markForcesaved = db.prepare('UPDATE document_keys SET forcesaved = 1, last_forcesave = ?, last_callback_at = ? WHERE key = ?');
   const setError = db.prepare('UPDATE document_keys SET last_error = ?, last_callback_at = ? WHERE key = ?');
-  const editingForFiles = db.prepare(`SELECT n.id AS file_id, k.editors FROM nodes n
+  const editingForFiles = db.prepare(`SELECT n.id AS file_id, k.editors, k.editing_since FROM nodes n
     JOIN document_keys k ON k.key = n.document_key
     WHERE n.id IN (SELECT value FROM json_each(?)) AND k.editors <> '[]'`);
 
@@ -94,10 +94,10 @@ export function createDocumentKeyRepository(db: Database) {
     updateError(key: string, message: string, now: number): void {
       setError.run(message, now, key);
     },
-    /** The editors of each listed file that has an open session. */
-    listEditorsByFile(fileIds: string[]): Map<string, string[]> {
-      const rows = editingForFiles.all(JSON.stringify(fileIds)) as Array<{ file_id: string; editors: string }>;
-      return new Map(rows.map((row) => [row.file_id, JSON.parse(row.editors) as string[]]));
+    /** Who is editing each listed file that has an open session, and since when. */
+    listEditorsByFile(fileIds: string[]): Map<string, { editors: string[]; since: number | null }> {
+      const rows = editingForFiles.all(JSON.stringify(fileIds)) as Array<{ file_id: string; editors: string; editing_since: number | null }>;
+      return new Map(rows.map((row) => [row.file_id, { editors: JSON.parse(row.editors) as string[], since: row.editing_since }]));
     },
   };
 }

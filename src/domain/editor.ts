@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../data/database.js';
 import type { DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { NodeRecord } from '../data/node-repository.js';
-import type { User } from '../data/user-repository.js';
+import type { User, UserRepository } from '../data/user-repository.js';
 import { ConflictError, ValidationError } from '../errors.js';
 import { findFormat, isEditableFormat, type DocumentType, type FormatInfo } from '../onlyoffice/formats.js';
 import { signEditorToken } from '../onlyoffice/jwt.js';
@@ -69,7 +69,14 @@ export interface EditorRequest {
   acceptLanguage?: string;
 }
 
+/** Who is in a file's editing session. */
+export interface EditingStatus {
+  users: Array<{ id: string; name: string }>;
+  since: string | null;
+}
+
 interface EditorDeps {
+  users: UserRepository;
   db: Database;
   clock: Clock;
   config: Config;
@@ -105,6 +112,29 @@ export class EditorService {
       );
     }
     return settings;
+  }
+
+  /** The editing sessions of the given files, by file id (files nobody is editing are absent). */
+  editingStatus(fileIds: string[]): Map<string, EditingStatus> {
+    const result = new Map<string, EditingStatus>();
+    if (fileIds.length === 0) return result;
+    const names = new Map<string, string>();
+    const nameOf = (id: string) => {
+      let name = names.get(id);
+      if (name === undefined) {
+        name = this.deps.users.findById(id)?.displayName ?? 'A guest';
+        names.set(id, name);
+      }
+      return name;
+    };
+    for (const [fileId, session] of this.deps.documentKeys.listEditorsByFile(fileIds)) {
+      const unique = [...new Set(session.editors)];
+      result.set(fileId, {
+        users: unique.map((id) => ({ id, name: nameOf(id) })),
+        since: session.since === null ? null : new Date(session.since).toISOString(),
+      });
+    }
+    return result;
   }
 
   /** The format of a file, and whether this user may edit it, for the file browser's buttons. */

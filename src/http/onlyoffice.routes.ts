@@ -86,7 +86,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
       error instanceof DocumentServerFetchError
         ? error.transient
           ? 503
-          : 502
+          : 422
         : error instanceof InvalidTokenError
           ? 403
           : error instanceof NotFoundError

@@ -67,6 +67,7 @@ export function pageRoutes(services: Services): Router {
       ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
       : files.listFolder(user, param(req, 'id'), page);
     const base = searching ? '/search' : `/folders/${listing.folder.id}`;
+    const editing = services.editor.editingStatus(listing.page.items.filter((item) => item.kind === 'file').map((item) => item.id));
     const keep = {
       q: searching ? text : undefined,
       sort: raw.sort,
@@ -83,6 +84,7 @@ export function pageRoutes(services: Services): Router {
         ...item,
         extension: item.kind === 'file' ? extensionOf(item.name) : '',
         office: officeActionFor(services, user, item),
+        editing: editing.get(item.id),
       })),
       documentServerNotice: documentServerNotice(services, user),
       total: listing.total,
@@ -103,6 +105,7 @@ export function pageRoutes(services: Services): Router {
       title: file.name,
       file: { ...file, extension: extensionOf(file.name) },
       office: officeActionFor(services, user, file),
+      editing: services.editor.editingStatus([file.id]).get(file.id),
       path: files.getPath(file),
       versions: files.listVersions(user, file.id),
     });

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -92,3 +94,29 @@ export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pi
 }
 
 export type TestApp = ReturnType<typeof createTestApp>;
+
+/**
+ * A test app that also listens on 127.0.0.1, so a Document Server stand-in can reach `/download`
+ * and `/track` over real HTTP. `env` receives the app's own address.
+ */
+export async function createServedTestApp(
+  env: (selfUrl: string) => Record<string, string>,
+  deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock'>> = {},
+) {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const t = createTestApp({ PUBLIC_URL: url, ...env(url) }, deps);
+  server.on('request', t.app);
+  return {
+    ...t,
+    url,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      t.close();
+    },
+  };
+}
+
+export type ServedTestApp = Awaited<ReturnType<typeof createServedTestApp>>;

@@ -54,11 +54,14 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
       return;
     }
     const listing = files.listFolder(user, folderId, page);
+    const editing = services.editor.editingStatus(listing.page.items.filter((item) => item.kind === 'file').map((item) => item.id));
+    const presented = presentPage(listing.page);
     res.json({
       folder: presentNode(listing.folder),
       path: listing.path.map(presentNode),
       total: listing.total,
-      ...presentPage(listing.page),
+      ...presented,
+      items: presented.items.map((item) => (item.type === 'file' ? { ...item, editing: editing.get(item.id) ?? null } : item)),
     });
   });
 
@@ -88,7 +91,11 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
     const version = files.getVersion(user, file.id);
-    res.json({ file: { ...presentNode(file), version: presentVersion(version) }, path: files.getPath(file).map(presentNode) });
+    const editing = services.editor.editingStatus([file.id]).get(file.id) ?? null;
+    res.json({
+      file: { ...presentNode(file), version: presentVersion(version), editing },
+      path: files.getPath(file).map(presentNode),
+    });
   });
 
   router.get('/files/:id/content', async (req, res) => {
