@@ -73,6 +73,13 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
       },
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      // Signed links are capabilities: log which route was called, not the reference itself.
+      serializers: {
+        req(req: { url?: string }) {
+          if (req.url) req.url = req.url.replace(/([?&]ref=)[^&]*/g, '$1[redacted]');
+          return req;
+        },
+      },
     }),
   );
   app.use(

@@ -40,6 +40,12 @@ describe('the server process', () => {
     expect(fs.existsSync(path.join(dir, 'dms.sqlite'))).toBe(true);
     expect(fs.statSync(path.join(dir, 'session-secret')).mode & 0o777).toBe(0o600);
 
+    // Signed links are capabilities: the log names the route but not the reference.
+    await fetch(`${running.url}/download?ref=capability-value.signature`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(running.output()).toContain('/download?ref=[redacted]');
+    expect(running.output()).not.toContain('capability-value');
+
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
     expect(running.output()).toContain('stopped');
