@@ -75,8 +75,9 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
       // Signed links are capabilities: log which route was called, not the reference itself.
       serializers: {
-        req(req: { url?: string }) {
+        req(req: { url?: string; query?: Record<string, unknown> }) {
           if (req.url) req.url = req.url.replace(/([?&]ref=)[^&]*/g, '$1[redacted]');
+          if (req.query && 'ref' in req.query) req.query = { ...req.query, ref: '[redacted]' };
           return req;
         },
       },

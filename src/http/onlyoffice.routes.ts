@@ -102,7 +102,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
                     : undefined;
     if (status === undefined) return next(error);
     const message = error instanceof Error ? error.message : String(error);
-    req.log.warn({ status, path: req.path, reason: message }, 'Document Server request refused');
+    req.log.warn({ status, reason: message }, 'Document Server request refused');
     if (res.headersSent) return res.destroy();
     res.status(status).json({ error: 1, message });
   });
