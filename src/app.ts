@@ -60,6 +60,8 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.set('trust proxy', config.trustProxy);
   app.set('views', path.join(root, 'views'));
   app.set('view engine', 'ejs');
+  // Compiled templates are kept even outside production (npm run dev restarts on changes anyway).
+  app.set('view cache', true);
   app.locals.appName = 'ONLYOFFICE Connector';
 
   app.use(
