@@ -19,6 +19,7 @@ import { identifyCaller, requireUser } from './http/middleware/authenticate.js';
 import { verifyCsrf } from './http/middleware/csrf.js';
 import { documentServerRoutes, editorRoutes } from './http/onlyoffice.routes.js';
 import { pageRoutes } from './http/pages.routes.js';
+import { settingsRoutes } from './http/settings.routes.js';
 import { createUploads } from './http/uploads.js';
 import { createServices, type Services } from './services.js';
 import type { FileStore } from './storage/file-store.js';
@@ -32,6 +33,7 @@ export interface AppDeps {
   appSecret: string;
   clock?: Clock;
   callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
+  checkTimeouts?: { timeoutMs?: number; conversionTimeoutMs?: number; pollIntervalMs?: number };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +43,7 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 export function createApp(deps: AppDeps): Express & { services: Services } {
   const { config, db, store, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits });
+  const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits, checkTimeouts: deps.checkTimeouts });
   const onlyofficeDeps = {
     clock,
     appSecret: deps.appSecret,
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
     nodes: services.repositories.nodes,
     versions: services.repositories.versions,
     store,
+    checkFiles: services.checkFiles,
   };
   const uploads = createUploads(store, config.maxUploadBytes);
   const names = cookieNames(config);
@@ -122,6 +125,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.use(healthRoutes(db, store));
   app.use('/api', verifyCsrf, accountsApi(services));
   app.use(verifyCsrf, editorRoutes(onlyofficeDeps));
+  app.use(verifyCsrf, settingsRoutes(services, config.publicUrl));
   app.use('/api', requireUser, filesApi(services, store, uploads));
   app.use('/api', () => {
     throw new NotFoundError('No such API route.');

@@ -34,7 +34,7 @@ const environmentSchema = z.object({
   DOCUMENT_SERVER_INTERNAL_URL: optionalHttpUrl,
   CONNECTOR_INTERNAL_URL: optionalHttpUrl,
   JWT_SECRET: optionalText,
-  JWT_HEADER: optionalText.default('Authorization'),
+  JWT_HEADER: optionalText,
 });
 
 /** Typed, validated configuration; the only view of process.env the app has. */
@@ -55,7 +55,8 @@ export interface Config {
     internalUrl?: string;
     connectorInternalUrl?: string;
     jwtSecret?: string;
-    jwtHeader: string;
+    /** Unset means "not set by the environment" (the settings page or the default decides). */
+    jwtHeader?: string;
   };
 }
 
@@ -107,7 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       internalUrl: values.DOCUMENT_SERVER_INTERNAL_URL,
       connectorInternalUrl: values.CONNECTOR_INTERNAL_URL,
       jwtSecret: values.JWT_SECRET,
-      jwtHeader: values.JWT_HEADER ?? 'Authorization',
+      jwtHeader: values.JWT_HEADER,
     },
   };
 }

@@ -1,30 +1,10 @@
-import path from 'node:path';
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { createApp } from './app.js';
 import { loadAppSecret } from './app-secret.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { migrate, openDatabase, type Database } from './data/database.js';
-import { createVersionRepository } from './data/version-repository.js';
-import { FileStore } from './storage/file-store.js';
-
-/** Opens the database and the file store, applies migrations and repairs what a crash left behind. */
-export async function prepareResources(config: Config, logger: Logger): Promise<{ db: Database; store: FileStore }> {
-  const db = openDatabase(path.join(config.dataDir, 'dms.sqlite'));
-  const applied = migrate(db);
-  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
-  const store = new FileStore(path.join(config.dataDir, 'blobs'));
-  const report = store.recover(createVersionRepository(db).listAllBlobIds());
-  if (report.completed.length > 0) logger.warn({ blobs: report.completed }, 'finished writes interrupted by a crash');
-  if (report.removedTemps.length > 0) logger.info({ files: report.removedTemps }, 'removed temp files of unfinished writes');
-  if (report.unreferencedBlobs.length > 0) {
-    logger.warn({ blobs: report.unreferencedBlobs }, 'blobs on disk that no version refers to (left in place)');
-  }
-  if (report.missingBlobs.length > 0) {
-    logger.error({ blobs: report.missingBlobs }, 'versions whose content is missing from disk');
-  }
-  return { db, store };
-}
+import { prepareResources } from './resources.js';
+import { startConnectionMonitor } from './domain/connection-monitor.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -46,6 +26,7 @@ async function main(): Promise<void> {
     logger.info({ username: config.initialAdmin.username }, 'created the first admin from ADMIN_USERNAME');
   }
   app.services.repositories.sessions.deleteExpired(Date.now());
+  const monitor = startConnectionMonitor(app.services.settings, logger);
 
   const server: Server = app.listen(config.port, config.host, () => {
     const address = server.address();
@@ -63,6 +44,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping: finishing in-flight requests');
+    monitor.stop();
     server.close(() => {
       db.close();
       logger.info('stopped');

@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { createApiTokenRepository } from './data/api-token-repository.js';
 import { createDocumentKeyRepository } from './data/document-key-repository.js';
+import { createSettingsRepository } from './data/settings-repository.js';
+import { SettingsService } from './domain/settings.js';
+import { CheckFiles } from './onlyoffice/connection-check.js';
 import type { Database } from './data/database.js';
 import { createNodeRepository } from './data/node-repository.js';
 import { createSessionRepository } from './data/session-repository.js';
@@ -24,6 +27,7 @@ export function createServices(deps: {
   appSecret: string;
   /** Overrides for the callback handler's limits (tests of timeouts and size caps). */
   callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
+  checkTimeouts?: { timeoutMs?: number; conversionTimeoutMs?: number; pollIntervalMs?: number };
 }) {
   const repositories = {
     users: createUserRepository(deps.db),
@@ -32,14 +36,26 @@ export function createServices(deps: {
     nodes: createNodeRepository(deps.db),
     versions: createVersionRepository(deps.db),
     documentKeys: createDocumentKeyRepository(deps.db),
+    settings: createSettingsRepository(deps.db),
   };
   const files = new FileService({ ...deps, ...repositories });
-  const editor = new EditorService({ ...deps, files, documentKeys: repositories.documentKeys, users: repositories.users });
+  const checkFiles = new CheckFiles();
+  const settings = new SettingsService({ ...deps, settings: repositories.settings, checkFiles });
+  const editor = new EditorService({
+    ...deps,
+    files,
+    documentKeys: repositories.documentKeys,
+    users: repositories.users,
+    documentServer: () => settings.documentServer(),
+    unavailableReason: () => settings.unavailableReason(),
+  });
   return {
     repositories,
     accounts: new AccountService({ ...deps, ...repositories }),
     files,
     editor,
+    settings,
+    checkFiles,
     callbacks: new CallbackHandler({
       ...deps,
       ...repositories,

@@ -10,7 +10,6 @@ describe('loadConfig', () => {
       publicUrl: 'http://localhost:3000',
       maxUploadBytes: 100 * 1024 * 1024,
       trustProxy: false,
-      documentServer: { jwtHeader: 'Authorization' },
     });
     expect(config.dataDir.endsWith('storage')).toBe(true);
     expect(config.initialAdmin).toBeUndefined();

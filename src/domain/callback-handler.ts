@@ -186,7 +186,7 @@ export class CallbackHandler {
   private async fetch(url: unknown, settings: DocumentServerSettings): Promise<StagedBlob> {
     const source = rebaseOntoDocumentServer(url, settings);
     const signal = AbortSignal.timeout(this.fetchTimeoutMs);
-    const stream = await openDocumentServerFile(source, signal);
+    const stream = await openDocumentServerFile(source, signal, settings);
     try {
       return await this.deps.store.stage(stream, {
         maxBytes: this.maxSaveBytes,

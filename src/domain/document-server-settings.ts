@@ -1,4 +1,44 @@
-import type { Config } from '../config.js';
+import { z } from 'zod';
+import { lossyExtensions } from '../onlyoffice/formats.js';
+
+const httpUrlOrEmpty = z
+  .string({ message: 'expected text' })
+  .trim()
+  .refine((value) => value === '' || /^https?:\/\/[^\s/?#]+[^\s]*$/.test(value), {
+    message: 'must be an http:// or https:// address',
+  })
+  .transform((value) => value.replace(/\/+$/, ''));
+
+/** Everything on the settings page, as stored (the JWT secret included, never shown). */
+export const storedSettingsSchema = z.object({
+  documentServerUrl: httpUrlOrEmpty.default(''),
+  documentServerInternalUrl: httpUrlOrEmpty.default(''),
+  connectorInternalUrl: httpUrlOrEmpty.default(''),
+  jwtSecret: z.string().max(1024, 'must be at most 1024 characters').default(''),
+  jwtHeader: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name (letters, digits and dashes)')
+    .default('Authorization'),
+  verifyTls: z.boolean().default(true),
+  editableLossyFormats: z
+    .array(z.enum(lossyExtensions as [string, ...string[]], { message: `must be among ${lossyExtensions.join(', ')}` }))
+    .default([]),
+  coEditingMode: z.enum(['fast', 'strict'], { message: 'must be fast or strict' }).default('fast'),
+  coEditingChangeable: z.boolean().default(true),
+  forceSave: z.boolean().default(false),
+  chat: z.boolean().default(true),
+  comments: z.boolean().default(true),
+  help: z.boolean().default(true),
+  feedback: z.boolean().default(false),
+  compactHeader: z.boolean().default(false),
+  reviewDisplay: z.enum(['original', 'markup', 'simple', 'final'], { message: 'must be original, markup, simple or final' }).default('original'),
+  openInNewTab: z.boolean().default(false),
+  recheckIntervalMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+});
+
+export type StoredSettings = z.output<typeof storedSettingsSchema>;
+export type SettingName = keyof StoredSettings;
 
 /** How this DMS and the Document Server reach each other, and the editor behaviour admins chose. */
 export interface DocumentServerSettings {
@@ -10,20 +50,42 @@ export interface DocumentServerSettings {
   connectorUrl: string;
   jwtSecret?: string;
   jwtHeader: string;
-  /** Lossy formats (odt, csv, …) admins allow to be edited in place. */
+  verifyTls: boolean;
   editableLossyFormats: string[];
+  coEditing: { mode: 'fast' | 'strict'; change: boolean };
+  forceSave: boolean;
+  customization: {
+    chat: boolean;
+    comments: boolean;
+    help: boolean;
+    feedback: boolean;
+    compactHeader: boolean;
+    reviewDisplay: 'original' | 'markup' | 'simple' | 'final';
+  };
+  openInNewTab: boolean;
 }
 
-/** The effective settings, or undefined while no Document Server address is configured. */
-export function resolveDocumentServerSettings(config: Config): DocumentServerSettings | undefined {
-  const ds = config.documentServer;
-  if (!ds.publicUrl) return undefined;
+/** The connection and editor settings that follow from the effective values, or undefined without a DS address. */
+export function toDocumentServerSettings(values: StoredSettings, dmsPublicUrl: string): DocumentServerSettings | undefined {
+  if (!values.documentServerUrl) return undefined;
   return {
-    publicUrl: ds.publicUrl,
-    internalUrl: ds.internalUrl ?? ds.publicUrl,
-    connectorUrl: ds.connectorInternalUrl ?? config.publicUrl,
-    jwtSecret: ds.jwtSecret,
-    jwtHeader: ds.jwtHeader,
-    editableLossyFormats: [],
+    publicUrl: values.documentServerUrl,
+    internalUrl: values.documentServerInternalUrl || values.documentServerUrl,
+    connectorUrl: values.connectorInternalUrl || dmsPublicUrl,
+    jwtSecret: values.jwtSecret || undefined,
+    jwtHeader: values.jwtHeader,
+    verifyTls: values.verifyTls,
+    editableLossyFormats: values.editableLossyFormats,
+    coEditing: { mode: values.coEditingMode, change: values.coEditingChangeable },
+    forceSave: values.forceSave,
+    customization: {
+      chat: values.chat,
+      comments: values.comments,
+      help: values.help,
+      feedback: values.feedback,
+      compactHeader: values.compactHeader,
+      reviewDisplay: values.reviewDisplay,
+    },
+    openInNewTab: values.openInNewTab,
   };
 }

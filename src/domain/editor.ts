@@ -9,7 +9,7 @@ import { ConflictError, ValidationError } from '../errors.js';
 import { findFormat, isEditableFormat, type DocumentType, type FormatInfo } from '../onlyoffice/formats.js';
 import { signEditorToken } from '../onlyoffice/jwt.js';
 import { createRef } from '../onlyoffice/signed-refs.js';
-import { resolveDocumentServerSettings, type DocumentServerSettings } from './document-server-settings.js';
+import type { DocumentServerSettings } from './document-server-settings.js';
 import type { FileService } from './files.js';
 
 export type EditorMode = 'edit' | 'view';
@@ -45,7 +45,15 @@ export interface EditorConfig {
     callbackUrl?: string;
     lang: string;
     user: { id: string; name: string };
-    customization: { goback: { url: string; text: string }; forcesave: boolean };
+    customization: {
+      goback: { url: string; text: string; blank: boolean };
+      forcesave: boolean;
+      comments: boolean;
+      help: boolean;
+      feedback: boolean;
+      compactHeader: boolean;
+      review: { reviewDisplay: 'original' | 'markup' | 'simple' | 'final' };
+    };
     coEditing: { mode: 'fast' | 'strict'; change: boolean };
   };
   type: EditorType;
@@ -80,6 +88,10 @@ interface EditorDeps {
   db: Database;
   clock: Clock;
   config: Config;
+  /** The effective Document Server settings (undefined while none is configured). */
+  documentServer: () => DocumentServerSettings | undefined;
+  /** Why the editor cannot be used now, if it cannot. */
+  unavailableReason: () => string | undefined;
   appSecret: string;
   files: FileService;
   documentKeys: DocumentKeyRepository;
@@ -99,19 +111,19 @@ export class EditorService {
 
   /** The effective Document Server settings, or undefined while none is configured. */
   settings(): DocumentServerSettings | undefined {
-    return resolveDocumentServerSettings(this.deps.config);
+    return this.deps.documentServer();
   }
 
   /** The settings, or a ConflictError that says how to configure them. */
   requireSettings(): DocumentServerSettings {
     const settings = this.settings();
-    if (!settings) {
-      throw new ConflictError(
-        'ONLYOFFICE is not configured yet: an admin must set the Document Server address (DOCUMENT_SERVER_URL).',
-        'document_server_not_configured',
-      );
-    }
+    if (!settings) throw new ConflictError(this.deps.unavailableReason()!, 'document_server_not_configured');
     return settings;
+  }
+
+  /** Why the editor cannot be opened now (not configured, or the last check failed), if it cannot. */
+  unavailableReason(): string | undefined {
+    return this.deps.unavailableReason();
   }
 
   /** The editing sessions of the given files, by file id (files nobody is editing are absent). */
@@ -161,6 +173,8 @@ export class EditorService {
   /** Builds the signed editor configuration for a user and a file. */
   buildConfig(user: User, fileId: string, request: EditorRequest): EditorSetup {
     const settings = this.requireSettings();
+    const unavailable = this.deps.unavailableReason();
+    if (unavailable) throw new ConflictError(unavailable, 'document_server_unavailable');
     const file = this.deps.files.getFile(user, fileId);
     const { format, editable } = this.describe(file);
     if (!format) throw new ValidationError(`ONLYOFFICE cannot open ${file.name.includes('.') ? `.${file.name.split('.').pop()} files` : 'files without an extension'}.`);
@@ -179,7 +193,7 @@ export class EditorService {
         v: file.currentVersionId!,
         e: Math.floor(now / 1000) + downloadLinkLifetimeSeconds,
       })}`,
-      permissions: this.permissionsFor(format, canEdit),
+      permissions: this.permissionsFor(format, canEdit, settings),
       info: {
         owner: user.id === file.ownerId ? user.displayName : '',
         uploaded: new Date(file.createdAt).toISOString(),
@@ -194,10 +208,15 @@ export class EditorService {
       lang: languageOf(request.acceptLanguage),
       user: { id: user.id, name: user.displayName },
       customization: {
-        goback: { url: `${this.deps.config.publicUrl}/folders/${file.parentId}`, text: 'Open file location' },
-        forcesave: false,
+        goback: { url: `${this.deps.config.publicUrl}/folders/${file.parentId}`, text: 'Open file location', blank: settings.openInNewTab },
+        forcesave: settings.forceSave,
+        comments: settings.customization.comments,
+        help: settings.customization.help,
+        feedback: settings.customization.feedback,
+        compactHeader: settings.customization.compactHeader,
+        review: { reviewDisplay: settings.customization.reviewDisplay },
       },
-      coEditing: { mode: 'fast', change: true },
+      coEditing: { ...settings.coEditing },
     };
     const signed = { document, documentType: format.documentType, editorConfig };
     const config: EditorConfig = {
@@ -220,17 +239,17 @@ export class EditorService {
   }
 
   /** Maps the user's rights onto the editor's permissions, per document type. */
-  private permissionsFor(format: FormatInfo, canEdit: boolean): EditorPermissions {
+  private permissionsFor(format: FormatInfo, canEdit: boolean, settings: DocumentServerSettings): EditorPermissions {
     return {
       edit: canEdit,
       review: canEdit && format.documentType === 'word',
-      comment: canEdit && format.documentType !== 'diagram',
+      comment: canEdit && format.documentType !== 'diagram' && settings.customization.comments,
       fillForms: canEdit && format.documentType === 'pdf',
       modifyFilter: canEdit && format.documentType === 'cell',
       download: true,
       print: true,
       copy: true,
-      chat: canEdit,
+      chat: canEdit && settings.customization.chat,
       protect: canEdit && format.documentType !== 'diagram',
     };
   }

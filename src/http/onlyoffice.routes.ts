@@ -7,6 +7,8 @@ import type { FileService } from '../domain/files.js';
 import { DomainError, InvalidTokenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import { DocumentServerFetchError } from '../onlyoffice/document-server-client.js';
 import { verifyDownloadToken } from '../onlyoffice/jwt.js';
+import type { CheckFiles } from '../onlyoffice/connection-check.js';
+import { createBlankDocument } from '../domain/blank-documents.js';
 import { verifyRef } from '../onlyoffice/signed-refs.js';
 import type { FileStore } from '../storage/file-store.js';
 import type { VersionRepository } from '../data/version-repository.js';
@@ -25,12 +27,42 @@ interface OnlyofficeRouteDeps {
   nodes: NodeRepository;
   versions: VersionRepository;
   store: FileStore;
+  checkFiles: CheckFiles;
 }
 
 const editorQuerySchema = z.object({
   mode: z.enum(['edit', 'view'], { message: 'mode must be edit or view.' }).optional(),
   type: z.enum(['desktop', 'mobile', 'embedded'], { message: 'type must be desktop, mobile or embedded.' }).optional(),
 });
+
+/**
+ * Checks the token the Document Server sends when it downloads a link of ours: it must verify and name
+ * this very URL. When it is missing from the configured header but present in another, the error says
+ * so, since a header name that differs between the two sides is a common misconfiguration.
+ */
+function verifyDocumentServerDownload(req: Request, secret: string, header: string): void {
+  const value = req.get(header);
+  if (value === undefined) {
+    const elsewhere = Object.entries(req.headers).find(
+      ([name, given]) => name !== header.toLowerCase() && typeof given === 'string' && /^Bearer\s/i.test(given),
+    );
+    if (elsewhere) {
+      throw new InvalidTokenError(
+        `the Document Server sent its token in the header "${elsewhere[0]}", but this DMS reads "${header}"; set the JWT header name to the Document Server's JWT_HEADER.`,
+      );
+    }
+  }
+  const signedUrl = verifyDownloadToken(secret, value);
+  let signedTarget: string;
+  try {
+    const parsed = new URL(signedUrl);
+    signedTarget = parsed.pathname + parsed.search;
+  } catch {
+    throw new InvalidTokenError('The download token URL is not a URL.');
+  }
+  // The token must be for this very link; a token for another file's link is refused.
+  if (signedTarget !== req.originalUrl) throw new InvalidTokenError('The download token was issued for another URL.');
+}
 
 /** JSON for a data element: nothing in it can close the element or start markup. */
 function jsonForHtml(value: unknown): string {
@@ -52,18 +84,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   const download = async (req: Request, res: Response) => {
     const link = verifyRef(deps.appSecret, req.query.ref, 'download', deps.clock.now());
     const settings = deps.editor.requireSettings();
-    if (settings.jwtSecret) {
-      const signedUrl = verifyDownloadToken(settings.jwtSecret, req.get(settings.jwtHeader));
-      // The token must be for this very link; a token for another file's link is refused.
-      let signedTarget: string;
-      try {
-        const parsed = new URL(signedUrl);
-        signedTarget = parsed.pathname + parsed.search;
-      } catch {
-        throw new InvalidTokenError('The download token URL is not a URL.');
-      }
-      if (signedTarget !== req.originalUrl) throw new InvalidTokenError('The download token was issued for another URL.');
-    }
+    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader);
     const file = deps.nodes.findById(link.f);
     const version = link.v === undefined ? undefined : deps.versions.findById(link.v);
     if (!file || !version || version.fileId !== file.id) throw new NotFoundError('The file of this link no longer exists.');
@@ -71,6 +92,27 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   };
   router.get('/download', download);
   router.head('/download', download);
+
+  // The connection check's test file: the Document Server fetches it to prove it can reach this DMS.
+  router.get('/check-file', (req, res) => {
+    const link = verifyRef(deps.appSecret, req.query.ref, 'convert', deps.clock.now());
+    // A check started by this process knows the candidate settings; one started elsewhere (the CLI)
+    // uses the effective settings.
+    const registered = deps.checkFiles.find(link.f);
+    const effective = deps.editor.settings();
+    const secret = registered ? registered.jwtSecret : effective?.jwtSecret;
+    const header = registered ? registered.jwtHeader : (effective?.jwtHeader ?? 'Authorization');
+    if (secret) {
+      try {
+        verifyDocumentServerDownload(req, secret, header);
+      } catch (error) {
+        registered?.refusals.push((error as Error).message);
+        throw error;
+      }
+    }
+    res.type('application/vnd.openxmlformats-officedocument.wordprocessingml.document');
+    res.send(registered?.bytes ?? createBlankDocument('docx'));
+  });
 
   // Callbacks carry the Document Server's history, which can be large; they get their own parser.
   router.post('/track', express.json({ limit: '20mb', type: () => true }), async (req, res) => {
@@ -81,7 +123,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
 
   // Errors on these routes answer in the protocol's shape. The Document Server retries a save only on
   // 429/5xx, so 503 is kept for failures where a retry can help.
-  router.use(['/track', '/download'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
+  router.use(['/track', '/download', '/check-file'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
     const status =
       error instanceof DocumentServerFetchError
         ? error.transient

@@ -21,31 +21,41 @@ function param(req: Request, name: string): string {
 }
 
 /** The "Edit/Open in ONLYOFFICE" action a file offers this user, if any. */
-function officeActionFor(services: Services, user: User, node: NodeRecord): OfficeAction | undefined {
-  if (node.kind !== 'file' || !services.editor.settings()) return undefined;
+function officeActionFor(services: Services, user: User, node: NodeRecord, unavailable: string | undefined): OfficeAction | undefined {
+  if (node.kind !== 'file') return undefined;
   const { format, editable } = services.editor.describe(node);
   if (!format) return undefined;
   const mayChange = editable && node.ownerId === user.id;
+  // While the editor cannot work, the button stays but explains why (and its page says so in full).
   return mayChange
-    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit` }
-    : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view` };
+    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit`, unavailable }
+    : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view`, unavailable };
 }
 
 interface OfficeAction {
   mode: 'edit' | 'view';
   label: string;
   href: string;
+  unavailable?: string;
 }
 
 /** What admins should know about the Document Server connection, shown above the file list. */
-function documentServerNotice(services: Services, user: User): string | undefined {
+function documentServerNotice(services: Services, user: User): { kind: 'warning' | 'ok'; text: string } | undefined {
   if (user.role !== 'admin') return undefined;
   const settings = services.editor.settings();
   if (!settings) {
-    return 'ONLYOFFICE is not configured, so files cannot be opened in the editor. Set DOCUMENT_SERVER_URL (and JWT_SECRET) and restart.';
+    return { kind: 'warning', text: 'ONLYOFFICE is not configured, so files cannot be opened in the editor. Set the Document Server address on the settings page (or DOCUMENT_SERVER_URL).' };
+  }
+  const last = services.settings.lastCheck();
+  if (last && !last.ok) {
+    const failed = last.steps.find((entry) => entry.status === 'failed');
+    return { kind: 'warning', text: `The last Document Server connection check (${new Date(last.at).toLocaleString('en-GB', { timeZone: 'UTC' })} UTC) failed: ${failed?.message ?? 'see the settings page'}` };
   }
   if (!settings.jwtSecret) {
-    return 'The Document Server connection is unauthenticated: no JWT secret is set, so saves reported to this DMS cannot be verified. Set JWT_SECRET to the Document Server\'s secret.';
+    return { kind: 'warning', text: "The Document Server connection is unauthenticated: no JWT secret is set, so saves reported to this DMS cannot be verified. Set the Document Server's secret on the settings page (or JWT_SECRET)." };
+  }
+  if (last) {
+    return { kind: 'ok', text: `Document Server connection checked ${new Date(last.at).toLocaleString('en-GB', { timeZone: 'UTC' })} UTC: all steps passed${last.version ? ` (version ${last.version})` : ''}.` };
   }
   return undefined;
 }
@@ -67,6 +77,7 @@ export function pageRoutes(services: Services): Router {
       ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
       : files.listFolder(user, param(req, 'id'), page);
     const base = searching ? '/search' : `/folders/${listing.folder.id}`;
+    const unavailable = services.editor.unavailableReason();
     const editing = services.editor.editingStatus(listing.page.items.filter((item) => item.kind === 'file').map((item) => item.id));
     const keep = {
       q: searching ? text : undefined,
@@ -83,7 +94,7 @@ export function pageRoutes(services: Services): Router {
       items: listing.page.items.map((item) => ({
         ...item,
         extension: item.kind === 'file' ? extensionOf(item.name) : '',
-        office: officeActionFor(services, user, item),
+        office: officeActionFor(services, user, item, unavailable),
         editing: editing.get(item.id),
       })),
       documentServerNotice: documentServerNotice(services, user),
@@ -104,7 +115,7 @@ export function pageRoutes(services: Services): Router {
     res.render('file', {
       title: file.name,
       file: { ...file, extension: extensionOf(file.name) },
-      office: officeActionFor(services, user, file),
+      office: officeActionFor(services, user, file, services.editor.unavailableReason()),
       editing: services.editor.editingStatus([file.id]).get(file.id),
       path: files.getPath(file),
       versions: files.listVersions(user, file.id),

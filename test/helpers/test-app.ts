@@ -13,6 +13,9 @@ import { migrate, openDatabase } from '../../src/data/database.js';
 import type { User } from '../../src/data/user-repository.js';
 import { FileStore } from '../../src/storage/file-store.js';
 
+/** The app secret every test app signs its links with (the CLI test passes it as SESSION_SECRET). */
+export const testAppSecret = 'test-secret-'.padEnd(48, 'x');
+
 export const fixturesDir = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'fixtures');
 
 /** A fixture file's bytes. */
@@ -39,13 +42,13 @@ export interface BrowserSession {
  * A real app on a temporary data directory with the real migrations, the real SQLite database and the
  * real file store. Call `close()` when done.
  */
-export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock'>> = {}) {
+export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts'>> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-test-'));
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
   const db = openDatabase(path.join(dataDir, 'dms.sqlite'));
   migrate(db);
   const store = new FileStore(path.join(dataDir, 'blobs'));
-  const app = createApp({ config, db, store, logger: pino({ level: 'silent' }), appSecret: 'test-secret-'.padEnd(48, 'x'), ...deps });
+  const app = createApp({ config, db, store, logger: pino({ level: 'silent' }), appSecret: testAppSecret, ...deps });
   const request = supertest(app);
 
   async function createUser(username: string, options: { role?: 'admin' | 'user'; password?: string } = {}): Promise<User> {
@@ -101,7 +104,7 @@ export type TestApp = ReturnType<typeof createTestApp>;
  */
 export async function createServedTestApp(
   env: (selfUrl: string) => Record<string, string>,
-  deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock'>> = {},
+  deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts'>> = {},
 ) {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
