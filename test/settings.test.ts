@@ -74,6 +74,15 @@ describe('saving settings runs the connection check', () => {
     expect(settings.audit.find((entry: { name: string }) => entry.name === 'jwtSecret')).toMatchObject({ oldValue: null, newValue: '(set)' });
   });
 
+  it('warns on the settings page while the connection has no JWT secret', async () => {
+    ds.healthcheck = 'true';
+    await put(admin, { documentServerUrl: ds.url, saveAnyway: true });
+    const page = await t.request.get('/settings').set('Cookie', admin.cookie);
+    expect(page.text).toContain('The Document Server connection is unauthenticated');
+    await put(admin, { jwtSecret: secret });
+    expect((await t.request.get('/settings').set('Cookie', admin.cookie)).text).not.toContain('is unauthenticated');
+  });
+
   it('never shows the secret in any page or JSON', async () => {
     await saveWorkingSettings();
     const pages = await Promise.all([
