@@ -320,3 +320,32 @@ document.addEventListener('keydown', (event) => {
     startDelete(node, () => reloadWithToast(`Deleted “${node.name}”.`));
   }
 });
+
+// Who is editing: refreshed every 10 s (while the tab is visible) so badges appear and clear without a reload.
+const fileRows = [...document.querySelectorAll('.file-row[data-kind="file"]')];
+async function refreshEditing() {
+  if (document.hidden || fileRows.length === 0) return;
+  const ids = fileRows.map((row) => row.dataset.id).join(',');
+  let answer;
+  try {
+    answer = await api('GET', `/api/editing?ids=${encodeURIComponent(ids)}`);
+  } catch {
+    return; // A missed refresh is harmless; the next one tries again.
+  }
+  for (const row of fileRows) {
+    const status = answer.editing[row.dataset.id];
+    const holder = row.querySelector('.name-text');
+    let badge = holder.querySelector('.editing-badge');
+    if (!status) {
+      badge?.remove();
+      continue;
+    }
+    if (!badge) {
+      badge = document.createElement('span');
+      badge.className = 'row-sub editing-badge';
+      holder.querySelector('.name-link').after(badge);
+    }
+    badge.textContent = `Being edited by ${status.users.map((user) => user.name).join(', ')}`;
+  }
+}
+window.setInterval(refreshEditing, 10_000);

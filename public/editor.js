@@ -17,6 +17,55 @@
     problem.hidden = false;
   }
 
+  const fileId = frame.dataset.fileId;
+  const csrf = document.querySelector('meta[name="csrf-token"]');
+
+  /** Calls the DMS API as the signed-in user; rejects with the server's message. */
+  async function api(method, url, body) {
+    const headers = { Accept: 'application/json' };
+    if (method !== 'GET') headers['X-CSRF-Token'] = csrf ? csrf.content : '';
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const response = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!response.ok) throw new Error((data && data.error && data.error.message) || 'The request failed (HTTP ' + response.status + ').');
+    return data;
+  }
+
+  /** Version history, restore and rename from inside the editor. */
+  function historyEvents() {
+    const base = '/api/files/' + encodeURIComponent(fileId);
+    return {
+      onRequestHistory: function () {
+        api('GET', base + '/history').then(
+          function (history) { window.docEditor.refreshHistory(history); },
+          function (error) { window.docEditor.refreshHistory({ error: error.message }); },
+        );
+      },
+      onRequestHistoryData: function (event) {
+        const version = event.data;
+        api('GET', base + '/history/' + encodeURIComponent(version)).then(
+          function (data) { window.docEditor.setHistoryData(data); },
+          function (error) { window.docEditor.setHistoryData({ error: error.message, version: version }); },
+        );
+      },
+      onRequestHistoryClose: function () {
+        window.location.reload();
+      },
+      onRequestRestore: function (event) {
+        const version = event.data && event.data.version;
+        if (!window.confirm('Restore version ' + version + '? Everyone editing this document is closed first; their saved work stays in the history.')) return;
+        api('POST', base + '/versions/' + encodeURIComponent(version) + '/restore', { force: true }).then(
+          function () { window.location.reload(); },
+          function (error) { window.alert(error.message); },
+        );
+      },
+      onRequestRename: function (event) {
+        api('PATCH', base, { name: String(event.data) }).catch(function (error) { window.alert(error.message); });
+      },
+    };
+  }
+
   function start() {
     const apiUrl = frame.dataset.apiUrl;
     if (typeof window.DocsAPI === 'undefined' || typeof window.DocsAPI.DocEditor !== 'function') {
@@ -44,7 +93,12 @@
         console.warn('ONLYOFFICE editor error', data.errorCode, data.errorDescription);
       },
     };
-    if (frame.dataset.canEdit !== 'true') delete config.events.onRequestEditRights;
+    Object.assign(config.events, historyEvents());
+    if (frame.dataset.canEdit !== 'true') {
+      delete config.events.onRequestEditRights;
+      delete config.events.onRequestRestore;
+      delete config.events.onRequestRename;
+    }
     window.docEditor = new window.DocsAPI.DocEditor('editor-placeholder', config);
   }
 

@@ -1,5 +1,5 @@
 // A file's page: upload a new version (with progress), rename, delete.
-import { confirmAction, navigateWithToast, reloadWithToast, toast, tooLargeMessage, uploadFile } from '/app.js';
+import { api, confirmAction, navigateWithToast, reloadWithToast, toast, tooLargeMessage, uploadFile } from '/app.js';
 import { startDelete, startRename } from '/nodes.js';
 
 const page = document.querySelector('.page-file');
@@ -104,3 +104,43 @@ document.addEventListener('click', (event) => {
     default:
   }
 });
+
+// Restore an earlier version (a new version with its content); an open editing session is closed first only when the user agrees.
+for (const button of document.querySelectorAll('[data-action="restore"]')) {
+  button.addEventListener('click', async () => {
+    const number = button.dataset.number;
+    const url = `/api/files/${encodeURIComponent(file.id)}/versions/${encodeURIComponent(number)}/restore`;
+    const restored = await confirmAction({
+      title: 'Restore version',
+      message: `Store the content of version ${number} as a new version? The current version stays in the history.`,
+      confirmLabel: 'Restore',
+      danger: false,
+      action: async () => {
+        try {
+          await api('POST', url, {});
+        } catch (error) {
+          if (error.code !== 'file_locked' || !window.confirm(`${error.message}\n\nClose their editors and restore anyway?`)) throw error;
+          await api('POST', url, { force: true });
+        }
+      },
+    });
+    if (restored) reloadWithToast(`Restored version ${number}.`);
+  });
+}
+
+// "Save now": asks the Document Server to store the open session as a checkpoint.
+const saveNow = document.querySelector('[data-action="forcesave"]');
+if (saveNow) {
+  saveNow.addEventListener('click', async () => {
+    saveNow.disabled = true;
+    try {
+      const answer = await api('POST', `/api/files/${encodeURIComponent(file.id)}/forcesave`);
+      toast(answer.message, answer.started ? 'success' : 'info');
+      if (answer.started) setTimeout(() => window.location.reload(), 3000);
+    } catch (error) {
+      toast(error.message, 'error');
+    } finally {
+      saveNow.disabled = false;
+    }
+  });
+}

@@ -40,7 +40,17 @@ export async function startDelete(node, afterDelete) {
       ? `Delete “${node.name}” and everything in it? This cannot be undone.`
       : `Delete “${node.name}”? This cannot be undone.`,
     confirmLabel: 'Delete',
-    action: () => api('DELETE', nodeUrl(node)),
+    action: () => deleteWithLockCheck(nodeUrl(node)),
   });
   if (deleted) afterDelete();
+}
+
+/** Deletes; when someone is editing, says who and offers to close their editors first. */
+async function deleteWithLockCheck(url) {
+  try {
+    await api('DELETE', url);
+  } catch (error) {
+    if (error.code !== 'file_locked' || !window.confirm(`${error.message}\n\nClose their editors and delete anyway?`)) throw error;
+    await api('DELETE', `${url}?force=true`);
+  }
 }

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     logger.info({ username: config.initialAdmin.username }, 'created the first admin from ADMIN_USERNAME');
   }
   app.services.repositories.sessions.deleteExpired(Date.now());
-  const monitor = startConnectionMonitor(app.services.settings, logger);
+  const monitor = startConnectionMonitor(app.services.settings, app.services.sessions, logger);
 
   const server: Server = app.listen(config.port, config.host, () => {
     const address = server.address();

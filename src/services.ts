@@ -13,6 +13,7 @@ import { createVersionRepository } from './data/version-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { CallbackHandler } from './domain/callback-handler.js';
 import { EditorService } from './domain/editor.js';
+import { EditingSessions } from './domain/editing-sessions.js';
 import { FileService } from './domain/files.js';
 import type { Config } from './config.js';
 import type { FileStore } from './storage/file-store.js';
@@ -49,8 +50,10 @@ export function createServices(deps: {
     documentServer: () => settings.documentServer(),
     unavailableReason: () => settings.unavailableReason(),
   });
+  const sessions = new EditingSessions({ ...deps, ...repositories, documentServer: () => settings.documentServer() });
   return {
     repositories,
+    sessions,
     accounts: new AccountService({ ...deps, ...repositories }),
     files,
     editor,

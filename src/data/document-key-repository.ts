@@ -60,6 +60,8 @@ export function createDocumentKeyRepository(db: Database) {
   const setState = db.prepare('UPDATE document_keys SET state = ?, editors = \'[]\', editing_since = NULL, last_callback_at = ? WHERE key = ?');
   const markForcesaved = db.prepare('UPDATE document_keys SET forcesaved = 1, last_forcesave = ?, last_callback_at = ? WHERE key = ?');
   const setError = db.prepare('UPDATE document_keys SET last_error = ?, last_callback_at = ? WHERE key = ?');
+  const silent = db.prepare(`SELECT * FROM document_keys
+    WHERE state = 'open' AND editors <> '[]' AND coalesce(last_callback_at, created_at) < ?`);
   const editingForFiles = db.prepare(`SELECT n.id AS file_id, k.editors, k.editing_since FROM nodes n
     JOIN document_keys k ON k.key = n.document_key
     WHERE n.id IN (SELECT value FROM json_each(?)) AND k.editors <> '[]'`);
@@ -93,6 +95,10 @@ export function createDocumentKeyRepository(db: Database) {
     },
     updateError(key: string, message: string, now: number): void {
       setError.run(message, now, key);
+    },
+    /** Open sessions with editors that have sent no callback since `cutoff`. */
+    listOpenSessionsSilentSince(cutoff: number): DocumentKeyRecord[] {
+      return (silent.all(cutoff) as KeyRow[]).map(toRecord);
     },
     /** Who is editing each listed file that has an open session, and since when. */
     listEditorsByFile(fileIds: string[]): Map<string, { editors: string[]; since: number | null }> {

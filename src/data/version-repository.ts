@@ -78,6 +78,7 @@ export function createVersionRepository(db: Database) {
     .prepare(`SELECT blob_id FROM versions WHERE file_id = @fileId
       UNION ALL SELECT changes_blob_id FROM versions WHERE file_id = @fileId AND changes_blob_id IS NOT NULL`)
     .pluck();
+  const remove = db.prepare('DELETE FROM versions WHERE id = ?');
   const blobExists = db.prepare('SELECT 1 FROM versions WHERE blob_id = ?').pluck();
 
   return {
@@ -106,6 +107,9 @@ export function createVersionRepository(db: Database) {
     },
     listBlobIdsForFile(fileId: string): string[] {
       return blobIdsForFile.all({ fileId }) as string[];
+    },
+    delete(id: string): void {
+      remove.run(id);
     },
     isBlobReferenced(blobId: string): boolean {
       return blobExists.get(blobId) !== undefined;

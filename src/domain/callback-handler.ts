@@ -93,6 +93,7 @@ export class CallbackHandler {
   private async dispatch(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
     const now = this.deps.clock.now();
     const { documentKeys } = this.deps;
+    if (issued.state === 'closed') return this.handleRetired(callback, issued, settings);
     switch (callback.status) {
       case 1: {
         const editors = callback.users ?? [];
@@ -112,6 +113,19 @@ export class CallbackHandler {
         documentKeys.updateError(issued.key, `Force save failed (${callback.lastsave ?? 'no time given'}).`, now);
         this.deps.logger.warn({ key: issued.key, fileId: issued.fileId }, 'the Document Server reported a failed force save');
         return;
+    }
+  }
+
+  /**
+   * A callback for a retired key (its session was dropped so the file could be replaced, restored or
+   * deleted): it can no longer change the file, but any bytes it brings are kept as "recovered".
+   */
+  private async handleRetired(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
+    if ((callback.status === 2 || callback.status === 6 || callback.status === 3) && callback.url !== undefined) {
+      this.deps.logger.warn({ key: issued.key, fileId: issued.fileId, status: callback.status }, 'a retired session saved; keeping it as a recovered version');
+      await this.storeFromDocumentServer(callback, issued, settings, 'recovered', () =>
+        this.deps.documentKeys.updateState(issued.key, 'saved', this.deps.clock.now()),
+      );
     }
   }
 
@@ -147,6 +161,10 @@ export class CallbackHandler {
     await this.storeFromDocumentServer(callback, issued, settings, 'checkpoint', () =>
       this.deps.documentKeys.markForcesaved(issued.key, lastsave, this.deps.clock.now()),
     );
+    const pruned = this.deps.files.pruneCheckpoints(issued.fileId, settings.checkpointRetention);
+    if (pruned.length > 0) {
+      this.deps.logger.info({ fileId: issued.fileId, versions: pruned, keep: settings.checkpointRetention }, 'removed old checkpoint versions');
+    }
   }
 
   /** Fetches `url` (and `changesurl`) from the Document Server and commits them with `finish`. */

@@ -35,6 +35,7 @@ export const storedSettingsSchema = z.object({
   reviewDisplay: z.enum(['original', 'markup', 'simple', 'final'], { message: 'must be original, markup, simple or final' }).default('original'),
   openInNewTab: z.boolean().default(false),
   recheckIntervalMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
+  checkpointRetention: z.number().int().min(0).max(1000).default(20),
 });
 
 export type StoredSettings = z.output<typeof storedSettingsSchema>;
@@ -63,6 +64,8 @@ export interface DocumentServerSettings {
     reviewDisplay: 'original' | 'markup' | 'simple' | 'final';
   };
   openInNewTab: boolean;
+  /** How many checkpoint versions to keep per file (0 = all). */
+  checkpointRetention: number;
 }
 
 /** The connection and editor settings that follow from the effective values, or undefined without a DS address. */
@@ -87,5 +90,6 @@ export function toDocumentServerSettings(values: StoredSettings, dmsPublicUrl: s
       reviewDisplay: values.reviewDisplay,
     },
     openInNewTab: values.openInNewTab,
+    checkpointRetention: values.checkpointRetention,
   };
 }

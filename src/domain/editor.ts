@@ -5,7 +5,7 @@ import type { Database } from '../data/database.js';
 import type { DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { NodeRecord } from '../data/node-repository.js';
 import type { User, UserRepository } from '../data/user-repository.js';
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { findFormat, isEditableFormat, type DocumentType, type FormatInfo } from '../onlyoffice/formats.js';
 import { signEditorToken } from '../onlyoffice/jwt.js';
 import { createRef } from '../onlyoffice/signed-refs.js';
@@ -233,6 +233,66 @@ export class EditorService {
     };
   }
 
+  /** The version list for the editor's history panel (`onRequestHistory`). */
+  history(user: User, fileId: string) {
+    const file = this.deps.files.getFile(user, fileId);
+    const versions = this.deps.files.listVersions(user, file.id).filter((version) => version.kind !== 'recovered');
+    const current = versions.find((version) => version.id === file.currentVersionId);
+    return {
+      currentVersion: current?.number ?? versions[0]?.number ?? 1,
+      history: versions
+        .slice()
+        .reverse()
+        .map((version) => {
+          const saved = version.history === null ? undefined : (JSON.parse(version.history) as { changes?: unknown; serverVersion?: unknown });
+          return {
+            version: version.number,
+            key: this.historyKey(version.id),
+            created: formatHistoryTime(version.createdAt),
+            user: { id: version.authorId ?? '', name: version.authorName ?? 'Unknown' },
+            ...(saved?.changes !== undefined ? { changes: saved.changes } : {}),
+            ...(saved?.serverVersion !== undefined ? { serverVersion: saved.serverVersion } : {}),
+          };
+        }),
+    };
+  }
+
+  /**
+   * What the editor needs to show one version (`onRequestHistoryData`): signed, purpose-scoped links to
+   * its content, to the previous version and to the changes zip, so the editor can highlight differences.
+   */
+  historyData(user: User, fileId: string, number: number) {
+    const settings = this.requireSettings();
+    const file = this.deps.files.getFile(user, fileId);
+    const versions = this.deps.files.listVersions(user, file.id).filter((version) => version.kind !== 'recovered');
+    const index = versions.findIndex((version) => version.number === number);
+    if (index < 0) throw new NotFoundError(`This file has no version ${number}.`);
+    const version = versions[index]!;
+    const previous = versions[index + 1];
+    const fileType = findFormat(file.name)?.extension ?? file.name.split('.').pop()!;
+    const expires = Math.floor(this.deps.clock.now() / 1000) + 3600;
+    const link = (purpose: 'history' | 'changes', versionId: string) =>
+      `${settings.connectorUrl}/history-file?ref=${createRef(this.deps.appSecret, { p: purpose, f: file.id, v: versionId, e: expires })}`;
+    const data = {
+      version: version.number,
+      key: this.historyKey(version.id),
+      url: link('history', version.id),
+      fileType,
+      ...(previous
+        ? {
+            previous: { key: this.historyKey(previous.id), url: link('history', previous.id), fileType },
+            ...(version.changesBlobId ? { changesUrl: link('changes', version.id) } : {}),
+          }
+        : {}),
+    };
+    return settings.jwtSecret ? { ...data, token: signEditorToken(settings.jwtSecret, data) } : data;
+  }
+
+  /** A stable, unique document key for one stored version, for the history viewer. */
+  private historyKey(versionId: string): string {
+    return `${this.instanceId}-h${versionId}`;
+  }
+
   /** Owners may change their files (sharing roles come later). */
   private mayChange(user: User, file: NodeRecord): boolean {
     return user.id === file.ownerId;
@@ -253,6 +313,11 @@ export class EditorService {
       protect: canEdit && format.documentType !== 'diagram',
     };
   }
+}
+
+/** "2026-11-25 10:08:20", the time format of the editor's history panel (UTC). */
+function formatHistoryTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /** The editor language from Accept-Language ("de-DE,de;q=0.9" → "de"), defaulting to English. */

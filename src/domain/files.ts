@@ -156,6 +156,46 @@ export class FileService {
     });
   }
 
+  /** Stores an earlier version's content as the newest version (the blob is copied; versions never share one). */
+  async restore(user: User, fileId: string, number: number): Promise<VersionRecord> {
+    const source = this.getVersion(user, fileId, number);
+    const staged = await this.deps.store.stage(this.deps.store.createReadStream(source.blobId));
+    if (staged.sha256 !== source.sha256) {
+      staged.discard();
+      throw new Error(`version ${number} of ${fileId} does not match its checksum on disk`);
+    }
+    return this.replaceContent(user, fileId, staged, 'restore');
+  }
+
+  /**
+   * Keeps at most `keep` checkpoint versions of a file (0 = all). Only checkpoints go, never the current
+   * version, uploads, edits or restores; returns the numbers removed so the caller can say so.
+   */
+  pruneCheckpoints(fileId: string, keep: number): number[] {
+    if (keep <= 0) return [];
+    const file = this.deps.nodes.findById(fileId);
+    if (!file) return [];
+    const doomed = this.deps.versions
+      .listForFile(fileId)
+      .filter((version) => version.kind === 'checkpoint')
+      .slice(keep)
+      .filter((version) => version.id !== file.currentVersionId);
+    if (doomed.length === 0) return [];
+    this.deps.db.transaction(() => {
+      for (const version of doomed) this.deps.versions.delete(version.id);
+    })();
+    for (const version of doomed) {
+      this.deps.store.remove(version.blobId);
+      if (version.changesBlobId) this.deps.store.remove(version.changesBlobId);
+    }
+    return doomed.map((version) => version.number);
+  }
+
+  /** Every file in a node's subtree (the node itself when it is a file). */
+  listFilesBelow(node: NodeRecord): NodeRecord[] {
+    return node.kind === 'file' ? [node] : this.deps.nodes.listSubtree(node.id).filter((entry) => entry.kind === 'file');
+  }
+
   rename(user: User, id: string, nameInput: unknown): NodeRecord {
     const name = validateName(nameInput);
     const node = this.getNode(user, id);
@@ -185,10 +225,15 @@ export class FileService {
     return this.deps.nodes.findById(id)!;
   }
 
+  /** Throws when a node may never be deleted (the home folder). */
+  assertDeletable(node: NodeRecord): void {
+    if (node.parentId === null) throw new ValidationError('Your home folder cannot be deleted.');
+  }
+
   /** Deletes a file, or a folder with everything in it, and then their blobs. */
   remove(user: User, id: string): void {
     const node = this.getNode(user, id);
-    if (node.parentId === null) throw new ValidationError('Your home folder cannot be deleted.');
+    this.assertDeletable(node);
     let blobIds: string[] = [];
     this.deps.db.transaction(() => {
       blobIds = this.deps.nodes

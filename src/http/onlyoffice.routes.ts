@@ -93,6 +93,22 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   router.get('/download', download);
   router.head('/download', download);
 
+  // Earlier versions and their changes zips, for the editor's version history.
+  router.get('/history-file', async (req, res) => {
+    const link = verifyRef(deps.appSecret, req.query.ref, ['history', 'changes'], deps.clock.now());
+    const settings = deps.editor.requireSettings();
+    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader);
+    const file = deps.nodes.findById(link.f);
+    const version = link.v === undefined ? undefined : deps.versions.findById(link.v);
+    if (!file || !version || version.fileId !== file.id) throw new NotFoundError('This version no longer exists.');
+    if (link.p === 'history') {
+      await sendVersion(res, deps.store, version, file.name);
+      return;
+    }
+    if (!version.changesBlobId) throw new NotFoundError('This version has no changes record.');
+    await sendVersion(res, deps.store, { ...version, blobId: version.changesBlobId, sha256: `changes-${version.sha256}` }, 'changes.zip');
+  });
+
   // The connection check's test file: the Document Server fetches it to prove it can reach this DMS.
   router.get('/check-file', (req, res) => {
     const link = verifyRef(deps.appSecret, req.query.ref, 'convert', deps.clock.now());
@@ -123,7 +139,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
 
   // Errors on these routes answer in the protocol's shape. The Document Server retries a save only on
   // 429/5xx, so 503 is kept for failures where a retry can help.
-  router.use(['/track', '/download', '/check-file'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
+  router.use(['/track', '/download', '/check-file', '/history-file'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
     const status =
       error instanceof DocumentServerFetchError
         ? error.transient
@@ -185,6 +201,15 @@ export function editorRoutes(deps: OnlyofficeRouteDeps): Router {
       configJson: jsonForHtml(setup.config),
       backUrl: `/folders/${setup.file.parentId}`,
     });
+  });
+
+  router.get('/api/files/:id/history', requireUser, (req, res) => {
+    res.json(deps.editor.history(currentUser(req), String(req.params.id)));
+  });
+
+  router.get('/api/files/:id/history/:number', requireUser, (req, res) => {
+    const number = parseInput(z.coerce.number({ message: 'The version number must be a whole number.' }).int().positive(), req.params.number);
+    res.json(deps.editor.historyData(currentUser(req), String(req.params.id), number));
   });
 
   router.get('/api/files/:id/editor-config', requireUser, (req, res) => {

@@ -18,9 +18,9 @@ function fromForm(body: Record<string, unknown>, fromEnvironment: (name: Setting
   for (const name of booleanNames) if (!fromEnvironment(name)) input[name] = body[name] === 'on' || body[name] === 'true';
   const formats = body.editableLossyFormats;
   input.editableLossyFormats = formats === undefined ? [] : Array.isArray(formats) ? formats : [formats];
-  if (typeof body.recheckIntervalMinutes === 'string') {
-    const minutes = Number(body.recheckIntervalMinutes);
-    input.recheckIntervalMinutes = body.recheckIntervalMinutes.trim() === '' || !Number.isFinite(minutes) ? body.recheckIntervalMinutes : minutes;
+  for (const name of ['recheckIntervalMinutes', 'checkpointRetention'] as const) {
+    const text = body[name];
+    if (typeof text === 'string') input[name] = text.trim() === '' || !Number.isFinite(Number(text)) ? text : Number(text);
   }
   return input;
 }

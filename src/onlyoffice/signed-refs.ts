@@ -30,7 +30,7 @@ export function createRef(secret: string, claims: RefClaims): string {
 }
 
 /** Checks a reference's signature, purpose and expiry; throws InvalidTokenError otherwise. */
-export function verifyRef(secret: string, ref: unknown, purpose: RefPurpose, nowMs: number): RefClaims {
+export function verifyRef(secret: string, ref: unknown, purpose: RefPurpose | RefPurpose[], nowMs: number): RefClaims {
   if (typeof ref !== 'string' || ref.length > 2048) throw new InvalidTokenError('The link is missing its signed reference.');
   const [payload, signature, extra] = ref.split('.');
   if (!payload || !signature || extra !== undefined) throw new InvalidTokenError('The link reference is malformed.');
@@ -45,7 +45,8 @@ export function verifyRef(secret: string, ref: unknown, purpose: RefPurpose, now
   } catch {
     throw new InvalidTokenError('The link reference is malformed.');
   }
-  if (claims.p !== purpose) throw new InvalidTokenError(`The link was made for ${claims.p}, not ${purpose}.`);
+  const allowed = Array.isArray(purpose) ? purpose : [purpose];
+  if (!allowed.includes(claims.p)) throw new InvalidTokenError(`The link was made for ${claims.p}, not ${allowed.join(' or ')}.`);
   if (claims.e !== undefined && claims.e * 1000 < nowMs) throw new InvalidTokenError('The link has expired.');
   return claims;
 }

@@ -40,6 +40,16 @@ function param(req: Request, name: string): string {
   return String(req.params[name]);
 }
 
+/** Whether the caller asked to override an editing lock (`?force=true` or `{"force": true}`). */
+function isForced(req: Request): boolean {
+  const body = req.body as { force?: unknown } | undefined;
+  return req.query.force === 'true' || body?.force === true;
+}
+
+const editingQuerySchema = z.object({
+  ids: z.string({ message: 'ids: a comma-separated list of file ids is required.' }).max(200 * 24, 'ids: at most 200 ids.'),
+});
+
 /** Files and folders as JSON: list, search, metadata, upload, create, content, rename, move, delete, versions. */
 export function filesApi(services: Services, store: FileStore, uploads: Uploads): Router {
   const router = Router();
@@ -107,6 +117,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.put('/files/:id/content', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    await services.sessions.release([file], { force: isForced(req), action: 'replacing its content' });
     let staged;
     if (req.is('multipart/form-data')) {
       await new Promise<void>((resolve, reject) => uploads.multipartFile(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
@@ -118,21 +129,25 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     res.json({ file: presentNode(files.getFile(user, file.id)), version: presentVersion(version) });
   });
 
-  router.patch(['/files/:id', '/folders/:id'], (req, res) => {
+  router.patch(['/files/:id', '/folders/:id'], async (req, res) => {
     const user = currentUser(req);
     const input = parseInput(updateSchema, jsonBody(req));
     const kind = req.path.startsWith('/files/') ? 'file' : 'folder';
     let node = kind === 'file' ? files.getFile(user, param(req, 'id')) : files.getFolder(user, param(req, 'id'));
-    if (input.name !== undefined) node = files.rename(user, node.id, input.name);
+    if (input.name !== undefined) {
+      node = files.rename(user, node.id, input.name);
+      if (node.kind === 'file') await services.sessions.announceRename(node);
+    }
     if (input.folderId !== undefined) node = files.move(user, node.id, input.folderId);
     res.json({ [kind]: presentNode(node) });
   });
 
-  router.delete(['/files/:id', '/folders/:id'], (req, res) => {
+  router.delete(['/files/:id', '/folders/:id'], async (req, res) => {
     const user = currentUser(req);
     const id = param(req, 'id');
-    if (req.path.startsWith('/files/')) files.getFile(user, id);
-    else files.getFolder(user, id);
+    const node = req.path.startsWith('/files/') ? files.getFile(user, id) : files.getFolder(user, id);
+    files.assertDeletable(node);
+    await services.sessions.release(files.listFilesBelow(node), { force: isForced(req), action: 'deleting it' });
     files.remove(user, id);
     res.status(204).end();
   });
@@ -147,6 +162,37 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const file = files.getFile(user, param(req, 'id'));
     const number = parseInput(versionNumberSchema, req.params.number);
     await sendVersion(res, store, files.getVersion(user, file.id, number), file.name);
+  });
+
+  router.post('/files/:id/versions/:number/restore', async (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    const number = parseInput(versionNumberSchema, req.params.number);
+    files.getVersion(user, file.id, number);
+    await services.sessions.release([file], { force: isForced(req), action: 'restoring an earlier version' });
+    const version = await files.restore(user, file.id, number);
+    res.status(201).json({ file: presentNode(files.getFile(user, file.id)), version: presentVersion(version) });
+  });
+
+  router.post('/files/:id/forcesave', async (req, res) => {
+    const user = currentUser(req);
+    const file = files.getFile(user, param(req, 'id'));
+    const outcome = await services.sessions.forceSave(file, user);
+    res.status(outcome.started ? 202 : 200).json(outcome);
+  });
+
+  router.get('/editing', (req, res) => {
+    const user = currentUser(req);
+    const ids = parseInput(editingQuerySchema, req.query).ids.split(',').filter(Boolean).slice(0, 200);
+    const visible = ids.filter((id) => {
+      try {
+        files.getFile(user, id);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    res.json({ editing: Object.fromEntries(services.editor.editingStatus(visible)) });
   });
 
   router.get('/folders/home', (req, res) => {
