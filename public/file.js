@@ -144,3 +144,15 @@ if (saveNow) {
     }
   });
 }
+
+// Who is editing: checked every 10 s; when a session starts or ends the page reloads to show it.
+const showsEditing = document.querySelector('.editing-badge') !== null;
+window.setInterval(async () => {
+  if (document.hidden) return;
+  try {
+    const answer = await api('GET', `/api/editing?ids=${encodeURIComponent(file.id)}`);
+    if (Boolean(answer.editing[file.id]) !== showsEditing) window.location.reload();
+  } catch {
+    // A missed check is harmless; the next one tries again.
+  }
+}, 10_000);
