@@ -18,6 +18,7 @@
   }
 
   const fileId = frame.dataset.fileId;
+  const fileType = JSON.parse(document.getElementById('editor-config').textContent).document.fileType;
   const csrf = document.querySelector('meta[name="csrf-token"]');
 
   /** Calls the DMS API as the signed-in user; rejects with the server's message. */
@@ -61,7 +62,11 @@
         );
       },
       onRequestRename: function (event) {
-        api('PATCH', base, { name: String(event.data) }).catch(function (error) { window.alert(error.message); });
+        // The editor hands over the title without its extension; the file keeps its own.
+        const extension = '.' + fileType;
+        let name = String(event.data).trim();
+        if (!name.toLowerCase().endsWith(extension)) name += extension;
+        api('PATCH', base, { name: name }).catch(function (error) { window.alert(error.message); });
       },
     };
   }

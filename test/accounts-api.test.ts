@@ -132,8 +132,11 @@ describe('user management', () => {
 
   it('resets a password: the old one stops working and sessions end', async () => {
     const bob = await t.signedInUser('bob');
+    const bobToken = (await t.request.post('/api/auth/token').send({ username: 'bob', password: 'correct horse battery' })).body.token;
     expect((await as(admin, 'post', `/api/users/${bob.user.id}/password`).send({ password: 'brand new secret' })).status).toBe(204);
     expect((await as(bob, 'get', '/api/files')).status).toBe(401);
+    // A reset revokes the account's API tokens too.
+    expect((await t.request.get('/api/files').set('Authorization', `Bearer ${bobToken}`)).status).toBe(401);
     expect((await t.request.post('/api/auth/token').send({ username: 'bob', password: 'correct horse battery' })).status).toBe(401);
     expect((await t.request.post('/api/auth/token').send({ username: 'bob', password: 'brand new secret' })).status).toBe(201);
     expect((await as(admin, 'post', `/api/users/${bob.user.id}/password`).send({ password: 'short' })).status).toBe(400);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { unzipSync } from 'fflate';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DocumentServerStandIn, type EditorSession } from './helpers/document-server.js';
 import { binary, createServedTestApp, fixture, type BrowserSession, type ServedTestApp } from './helpers/test-app.js';
 
@@ -222,5 +222,72 @@ describe('rename while editing', () => {
     expect((await as('patch', `/api/files/${id}`).send({ name: 'Final plan.docx' })).status).toBe(200);
     expect(ds.commands.at(-1)!.claims).toMatchObject({ c: 'meta', key, meta: { title: 'Final plan.docx' } });
     expect(session.meta).toEqual({ title: 'Final plan.docx' });
+  });
+});
+
+describe('sessions that ended or were retired can never change the file', () => {
+  function saveFields(key: string, status: number, url: string, lastsave: string) {
+    return { key, status, url, users: [alice.user.id], actions: [{ type: 0, userid: alice.user.id }], lastsave, notmodified: false, filetype: 'docx' };
+  }
+
+  it('after a forced replace, force saves and the final save of the old key become recovered versions', async () => {
+    const id = await upload('Plan.docx', fixture('sample.docx'));
+    const { config } = (await as('get', `/api/files/${id}/editor-config`)).body;
+    const key = config.document.key as string;
+    const callbackUrl = config.editorConfig.callbackUrl as string;
+    await ds.sendCallback(callbackUrl, { key, status: 1, users: [alice.user.id], actions: [{ type: 1, userid: alice.user.id }] });
+    expect((await as('put', `/api/files/${id}/content?force=true`).set('Content-Type', 'application/octet-stream').send(Buffer.from('FORCED'))).status).toBe(200);
+
+    for (const [status, text, at] of [[6, 'edit-1', '2026-01-01T00:00:01Z'], [6, 'edit-2', '2026-01-01T00:00:02Z'], [2, 'final', '2026-01-01T00:00:03Z']] as const) {
+      const outcome = await ds.sendCallback(callbackUrl, saveFields(key, status, ds.putCacheFile(key, Buffer.from(text), 'docx'), at));
+      expect(outcome.success).toBe(true);
+    }
+    expect((await content(id)).toString()).toBe('FORCED');
+    expect((await versions(id)).map((v) => v.kind)).toEqual(['recovered', 'recovered', 'recovered', 'upload', 'upload']);
+  });
+
+  it('an upload while the DS has not yet reported the session retires the key too', async () => {
+    const id = await upload('Plan.docx', fixture('sample.docx'));
+    const { config } = (await as('get', `/api/files/${id}/editor-config`)).body;
+    expect((await as('put', `/api/files/${id}/content`).set('Content-Type', 'application/octet-stream').send(Buffer.from('UPLOADED'))).status).toBe(200);
+    const late = await ds.sendCallback(config.editorConfig.callbackUrl, saveFields(config.document.key, 2, ds.putCacheFile(config.document.key, Buffer.from('STALE'), 'docx'), '2026-01-01T00:00:09Z'));
+    expect(late.success).toBe(true);
+    expect((await content(id)).toString()).toBe('UPLOADED');
+    expect((await versions(id))[0]!.kind).toBe('recovered');
+  });
+
+  it('a repeated status 3 stores its bytes once', async () => {
+    const id = await upload('Plan.docx', fixture('sample.docx'));
+    const { config } = (await as('get', `/api/files/${id}/editor-config`)).body;
+    const fields = { ...saveFields(config.document.key, 3, ds.putCacheFile(config.document.key, Buffer.from('broken'), 'docx'), '2026-01-01T00:00:05Z') };
+    expect((await ds.sendCallback(config.editorConfig.callbackUrl, fields)).success).toBe(true);
+    expect((await ds.sendCallback(config.editorConfig.callbackUrl, fields)).success).toBe(true);
+    expect((await versions(id)).map((v) => v.kind)).toEqual(['recovered', 'upload']);
+  });
+});
+
+describe('malformed requests answer 4xx and change nothing', () => {
+  it('replacing content with a JSON body is refused, not stored as an empty version', async () => {
+    const id = await upload('Plan.docx', fixture('sample.docx'));
+    const response = await as('put', `/api/files/${id}/content`).send({ a: 2 });
+    expect(response.status).toBe(415);
+    expect(await versions(id)).toHaveLength(1);
+  });
+
+  it('a multipart body without a boundary, or cut short, is a 400', async () => {
+    const noBoundary = await as('post', '/api/files').set('Content-Type', 'multipart/form-data').send('x');
+    expect(noBoundary.status).toBe(400);
+    const truncated = await as('post', '/api/files')
+      .set('Content-Type', 'multipart/form-data; boundary=XYZ')
+      .send('--XYZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhalf a fi');
+    expect(truncated.status).toBe(400);
+    expect(truncated.body.error.message).toContain('malformed');
+    // The part's temp file goes as soon as its stream notices the end of the body.
+    await vi.waitFor(() => expect(t.listBlobFiles()).toEqual([]), { timeout: 2000 });
+  });
+
+  it('a bad percent-encoding in the path, or two folder ids, is a 400', async () => {
+    expect((await as('get', '/api/files/%ZZ')).status).toBe(400);
+    expect((await as('get', '/api/files?folderId=a&folderId=b')).status).toBe(400);
   });
 });

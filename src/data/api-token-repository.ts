@@ -35,6 +35,7 @@ export function createApiTokenRepository(db: Database) {
   const forUser = db.prepare('SELECT * FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC');
   const touch = db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?');
   const remove = db.prepare('DELETE FROM api_tokens WHERE id = ? AND user_id = ?');
+  const removeAll = db.prepare('DELETE FROM api_tokens WHERE user_id = ?');
 
   return {
     insert(token: { id: string; userId: string; name: string; tokenHash: string; createdAt: number }): void {
@@ -49,6 +50,9 @@ export function createApiTokenRepository(db: Database) {
     },
     updateLastUsed(id: string, at: number): void {
       touch.run(at, id);
+    },
+    deleteAllForUser(userId: string): void {
+      removeAll.run(userId);
     },
     /** Deletes the token if it belongs to the user; returns whether one was deleted. */
     deleteForUser(id: string, userId: string): boolean {

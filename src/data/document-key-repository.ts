@@ -76,6 +76,12 @@ export function createDocumentKeyRepository(db: Database) {
     clearCurrent(fileId: string): void {
       setCurrent.run(null, fileId);
     },
+    /** Ends the file's current key for good: its session can no longer change the file. */
+    retireCurrent(fileId: string, now: number): void {
+      const row = current.get(fileId) as KeyRow | undefined;
+      if (row) setState.run('closed', now, row.key);
+      setCurrent.run(null, fileId);
+    },
     findByKey(key: string): DocumentKeyRecord | undefined {
       const row = byKey.get(key) as KeyRow | undefined;
       return row && toRecord(row);

@@ -21,6 +21,8 @@ export interface VersionRecord {
   history: string | null;
   /** The blob holding the Document Server's changes zip for this save. */
   changesBlobId: string | null;
+  /** The callback delivery that stored it ("<status>:<lastsave>"). */
+  callbackMarker: string | null;
 }
 
 interface VersionRow {
@@ -37,6 +39,7 @@ interface VersionRow {
   document_key: string | null;
   history: string | null;
   changes_blob_id: string | null;
+  callback_marker: string | null;
 }
 
 function toVersion(row: VersionRow): VersionRecord {
@@ -54,6 +57,7 @@ function toVersion(row: VersionRow): VersionRecord {
     documentKey: row.document_key,
     history: row.history,
     changesBlobId: row.changes_blob_id,
+    callbackMarker: row.callback_marker,
   };
 }
 
@@ -63,8 +67,8 @@ const selectWithAuthor = `SELECT v.*, u.display_name AS author_name
 /** Prepared statements over the versions table. */
 export function createVersionRepository(db: Database) {
   const insert = db.prepare(`INSERT INTO versions
-    (id, file_id, number, kind, author_id, size, sha256, blob_id, created_at, document_key, history, changes_blob_id)
-    VALUES (@id, @fileId, @number, @kind, @authorId, @size, @sha256, @blobId, @createdAt, @documentKey, @history, @changesBlobId)`);
+    (id, file_id, number, kind, author_id, size, sha256, blob_id, created_at, document_key, history, changes_blob_id, callback_marker)
+    VALUES (@id, @fileId, @number, @kind, @authorId, @size, @sha256, @blobId, @createdAt, @documentKey, @history, @changesBlobId, @callbackMarker)`);
   const byId = db.prepare(`${selectWithAuthor} WHERE v.id = ?`);
   const byNumber = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? AND v.number = ?`);
   const forFile = db.prepare(`${selectWithAuthor} WHERE v.file_id = ? ORDER BY v.number DESC`);
@@ -79,16 +83,17 @@ export function createVersionRepository(db: Database) {
       UNION ALL SELECT changes_blob_id FROM versions WHERE file_id = @fileId AND changes_blob_id IS NOT NULL`)
     .pluck();
   const remove = db.prepare('DELETE FROM versions WHERE id = ?');
+  const byCallback = db.prepare('SELECT 1 FROM versions WHERE document_key = ? AND callback_marker = ?').pluck();
   const blobExists = db.prepare('SELECT 1 FROM versions WHERE blob_id = ?').pluck();
 
   return {
     /** Inserts the next version of a file and returns its number. */
     insertNext(
-      version: Omit<VersionRecord, 'number' | 'authorName' | 'documentKey' | 'history' | 'changesBlobId'> &
-        Partial<Pick<VersionRecord, 'documentKey' | 'history' | 'changesBlobId'>>,
+      version: Omit<VersionRecord, 'number' | 'authorName' | 'documentKey' | 'history' | 'changesBlobId' | 'callbackMarker'> &
+        Partial<Pick<VersionRecord, 'documentKey' | 'history' | 'changesBlobId' | 'callbackMarker'>>,
     ): number {
       const number = (maxNumber.get(version.fileId) as number) + 1;
-      insert.run({ documentKey: null, history: null, changesBlobId: null, ...version, number });
+      insert.run({ documentKey: null, history: null, changesBlobId: null, callbackMarker: null, ...version, number });
       return number;
     },
     findById(id: string): VersionRecord | undefined {
@@ -107,6 +112,10 @@ export function createVersionRepository(db: Database) {
     },
     listBlobIdsForFile(fileId: string): string[] {
       return blobIdsForFile.all({ fileId }) as string[];
+    },
+    /** Whether a callback delivery ("<status>:<lastsave>" for a key) already stored a version. */
+    existsForCallback(documentKey: string, marker: string): boolean {
+      return byCallback.get(documentKey, marker) !== undefined;
     },
     delete(id: string): void {
       remove.run(id);

@@ -236,7 +236,7 @@ export class AccountService {
     return toPublicUser(user);
   }
 
-  /** An admin sets a new password; the user's sessions end. */
+  /** An admin sets a new password; the user's sessions end and their API tokens are revoked. */
   async resetPassword(userId: string, passwordInput: unknown): Promise<void> {
     const password = parse(passwordSchema, passwordInput);
     this.getUser(userId);
@@ -244,6 +244,8 @@ export class AccountService {
     this.deps.db.transaction(() => {
       this.deps.users.updatePassword(userId, passwordHash, this.deps.clock.now());
       this.deps.sessions.deleteForUser(userId);
+      // A reset usually follows a compromise: every credential of the account goes.
+      this.deps.apiTokens.deleteAllForUser(userId);
     })();
   }
 

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { DocumentKeyRecord, DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { NodeRepository } from '../data/node-repository.js';
 import type { UserRepository } from '../data/user-repository.js';
+import type { VersionRepository } from '../data/version-repository.js';
 import { InvalidTokenError, NotFoundError, ValidationError } from '../errors.js';
 import {
   DocumentServerFetchError,
@@ -17,6 +18,11 @@ import type { DocumentServerSettings } from './document-server-settings.js';
 import type { EditorSaveDetails, FileService } from './files.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { extensionOf } from './names.js';
+
+/** Identifies one callback delivery of a key, so a repeated delivery stores nothing twice. */
+function markerOf(callback: { status: number; lastsave?: string }): string {
+  return `${callback.status}:${callback.lastsave ?? ''}`;
+}
 
 /** The callback fields this DMS uses, checked on the verified claims only (protocol §1.3). */
 export const callbackSchema = z.object({
@@ -44,6 +50,7 @@ interface CallbackDeps {
   files: FileService;
   store: FileStore;
   nodes: NodeRepository;
+  versions: VersionRepository;
   users: UserRepository;
   documentKeys: DocumentKeyRepository;
   settings: () => DocumentServerSettings | undefined;
@@ -93,7 +100,10 @@ export class CallbackHandler {
   private async dispatch(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
     const now = this.deps.clock.now();
     const { documentKeys } = this.deps;
-    if (issued.state === 'closed') return this.handleRetired(callback, issued, settings);
+    const bringsFile = callback.status === 2 || callback.status === 3 || callback.status === 6;
+    // The same delivery again (the Document Server retries 2/3): already stored, nothing to do.
+    if (bringsFile && this.deps.versions.existsForCallback(issued.key, markerOf(callback))) return;
+    if (issued.state !== 'open') return this.handleEnded(callback, issued, settings);
     switch (callback.status) {
       case 1: {
         const editors = callback.users ?? [];
@@ -101,9 +111,19 @@ export class CallbackHandler {
         return;
       }
       case 2:
-        return this.storeSessionResult(callback, issued, settings);
-      case 3:
-        return this.storeRecovered(callback, issued, settings);
+        if (callback.notmodified) {
+          this.endSession(issued, 'saved', true);
+          return;
+        }
+        return this.storeFromDocumentServer(callback, issued, settings, 'edit', () => this.endSession(issued, 'saved', true));
+      case 3: {
+        const finish = () => {
+          documentKeys.updateError(issued.key, 'The Document Server could not build the saved file.', this.deps.clock.now());
+          this.endSession(issued, 'closed', true);
+        };
+        if (callback.url === undefined) return finish();
+        return this.storeFromDocumentServer(callback, issued, settings, 'recovered', finish);
+      }
       case 4:
         this.endSession(issued, 'closed', issued.forcesaved);
         return;
@@ -117,47 +137,21 @@ export class CallbackHandler {
   }
 
   /**
-   * A callback for a retired key (its session was dropped so the file could be replaced, restored or
-   * deleted): it can no longer change the file, but any bytes it brings are kept as "recovered".
+   * A callback for a key whose session has ended or was retired (dropped so the file could be
+   * replaced, restored or deleted). It can never change the file again, but any new bytes it brings
+   * are kept as a "recovered" version beside the current one.
    */
-  private async handleRetired(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
-    if ((callback.status === 2 || callback.status === 6 || callback.status === 3) && callback.url !== undefined) {
-      this.deps.logger.warn({ key: issued.key, fileId: issued.fileId, status: callback.status }, 'a retired session saved; keeping it as a recovered version');
-      await this.storeFromDocumentServer(callback, issued, settings, 'recovered', () =>
-        this.deps.documentKeys.updateState(issued.key, 'saved', this.deps.clock.now()),
-      );
-    }
-  }
-
-  /** Status 2: the session's final content becomes the file's new version, and the key changes. */
-  private async storeSessionResult(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
-    // The same save delivered again (the Document Server retries): already stored, nothing to do.
-    if (issued.state === 'saved') return;
-    if (callback.notmodified) {
-      this.endSession(issued, 'saved', true);
-      return;
-    }
-    await this.storeFromDocumentServer(callback, issued, settings, 'edit', () => this.endSession(issued, 'saved', true));
-  }
-
-  /** Status 3: keep any bytes the Document Server could still build, without replacing the current ones. */
-  private async storeRecovered(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
-    if (issued.state !== 'open') return;
-    const finish = () => {
-      this.deps.documentKeys.updateError(issued.key, 'The Document Server could not build the saved file.', this.deps.clock.now());
-      this.endSession(issued, 'closed', true);
-    };
-    if (callback.url === undefined) {
-      finish();
-      return;
-    }
-    await this.storeFromDocumentServer(callback, issued, settings, 'recovered', finish);
+  private async handleEnded(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
+    const bringsNewBytes =
+      (callback.status === 2 || callback.status === 3 || callback.status === 6) && callback.url !== undefined && !callback.notmodified;
+    if (!bringsNewBytes) return;
+    this.deps.logger.warn({ key: issued.key, fileId: issued.fileId, status: callback.status }, 'an ended session saved; keeping it as a recovered version');
+    await this.storeFromDocumentServer(callback, issued, settings, 'recovered', () => undefined);
   }
 
   /** Status 6: a checkpoint version; the key stays so the editors stay in one session. */
   private async storeCheckpoint(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {
     const lastsave = callback.lastsave ?? '';
-    if (issued.lastForcesave !== null && issued.lastForcesave === lastsave) return;
     await this.storeFromDocumentServer(callback, issued, settings, 'checkpoint', () =>
       this.deps.documentKeys.markForcesaved(issued.key, lastsave, this.deps.clock.now()),
     );
@@ -167,7 +161,11 @@ export class CallbackHandler {
     }
   }
 
-  /** Fetches `url` (and `changesurl`) from the Document Server and commits them with `finish`. */
+  /**
+   * Fetches `url` (and `changesurl`) from the Document Server and commits them with `finish`. The
+   * key's state is read again inside the commit: if a forced replace retired it while the bytes were
+   * on their way, they are kept as "recovered" instead of becoming current.
+   */
   private async storeFromDocumentServer(
     callback: Callback,
     issued: DocumentKeyRecord,
@@ -190,15 +188,18 @@ export class CallbackHandler {
       authorId: lastEditor !== undefined && this.deps.users.findById(lastEditor) ? lastEditor : null,
       documentKey: issued.key,
       history: callback.history === undefined ? undefined : JSON.stringify(callback.history),
-      changes,
+      callbackMarker: markerOf(callback),
     };
     const savedType = callback.filetype?.toLowerCase();
     if (savedType && savedType !== extensionOf(file.name) && kind !== 'recovered') {
-      const beside = this.deps.files.storeEditorResultBeside(file, savedType, staged, details, finish);
+      const beside = this.deps.files.storeEditorResultBeside(file, savedType, staged, { ...details, changes }, finish);
       this.deps.logger.warn({ fileId: file.id, savedAs: beside.name }, 'the editor saved another format; stored as a new file beside the original');
       return;
     }
-    this.deps.files.storeEditorVersion(file.id, staged, details, finish);
+    this.deps.files.storeEditorVersion(file.id, staged, changes, () => {
+      const stillOpen = this.deps.documentKeys.findByKey(issued.key)?.state === 'open';
+      return stillOpen || kind === 'recovered' ? { details, finish } : { details: { ...details, kind: 'recovered' }, finish: () => undefined };
+    });
   }
 
   private async fetch(url: unknown, settings: DocumentServerSettings): Promise<StagedBlob> {

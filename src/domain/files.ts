@@ -28,6 +28,7 @@ export interface EditorSaveDetails {
   documentKey: string;
   history?: string;
   changes?: StagedBlob;
+  callbackMarker: string;
 }
 
 /** A folder listing: the folder, the path to it, one page of its children and how many there are. */
@@ -277,7 +278,7 @@ export class FileService {
   private insertVersionRow(
     fileId: string,
     staged: StagedBlob,
-    details: { kind: VersionKind; authorId: string | null; documentKey?: string; history?: string; changes?: StagedBlob },
+    details: { kind: VersionKind; authorId: string | null; documentKey?: string; history?: string; changes?: StagedBlob; callbackMarker?: string },
     now: number,
   ): string {
     const id = newId();
@@ -293,13 +294,15 @@ export class FileService {
       documentKey: details.documentKey ?? null,
       history: details.history ?? null,
       changesBlobId: details.changes?.blobId ?? null,
+      callbackMarker: details.callbackMarker ?? null,
     });
     // Recovered bytes are kept beside the current content, never in its place.
     if (details.kind !== 'recovered') this.deps.nodes.updateContent(fileId, id, staged.size, now);
-    // New content from outside an editing session means the editors' cached copy is stale: the next
-    // session gets a new document key. A checkpoint keeps the key so co-editors stay together.
+    // New content from outside an editing session retires the file's key: the editors' cached copy is
+    // stale, so the next session gets a new key and the old one can no longer change the file.
+    // A checkpoint keeps the key so co-editors stay together.
     if (details.kind !== 'checkpoint' && details.kind !== 'recovered' && details.kind !== 'edit') {
-      this.deps.documentKeys.clearCurrent(fileId);
+      this.deps.documentKeys.retireCurrent(fileId, now);
     }
     return id;
   }
@@ -330,12 +333,18 @@ export class FileService {
 
   /**
    * Stores bytes from an editing session as a version of the file (no access check: the caller
-   * verified the Document Server's signed callback). `finish` runs in the same transaction.
+   * verified the Document Server's signed callback). `decide` runs inside the transaction, so it sees
+   * the key's state at commit time, and returns the details to store with and what else to record.
    */
-  storeEditorVersion(fileId: string, staged: StagedBlob, details: EditorSaveDetails, finish: () => void): VersionRecord {
-    const blobs = details.changes ? [staged, details.changes] : [staged];
-    return this.commitStaged(blobs, () => {
-      const versionId = this.insertVersionRow(fileId, staged, details, this.deps.clock.now());
+  storeEditorVersion(
+    fileId: string,
+    staged: StagedBlob,
+    changes: StagedBlob | undefined,
+    decide: () => { details: EditorSaveDetails; finish: () => void },
+  ): VersionRecord {
+    return this.commitStaged(changes ? [staged, changes] : [staged], () => {
+      const { details, finish } = decide();
+      const versionId = this.insertVersionRow(fileId, staged, { ...details, changes }, this.deps.clock.now());
       finish();
       return this.deps.versions.findById(versionId)!;
     });

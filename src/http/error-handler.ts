@@ -58,8 +58,9 @@ function toAnswer(error: unknown, maxUploadMb: number): HttpAnswer {
   if (bodyError.type === 'entity.too.large') {
     return { status: 413, code: 'too_large', message: 'The request body is too large.' };
   }
-  if (bodyError.expose && typeof bodyError.status === 'number' && bodyError.status < 500) {
-    return { status: bodyError.status, code: 'bad_request', message: (error as Error).message };
+  if (typeof bodyError.status === 'number' && bodyError.status >= 400 && bodyError.status < 500) {
+    const message = bodyError.expose ? (error as Error).message : error instanceof URIError ? 'The address is not valid (bad percent-encoding).' : 'The request is malformed.';
+    return { status: bodyError.status, code: 'bad_request', message };
   }
   return { status: 500, code: 'internal', message: 'Something went wrong on the server; the error has been logged.' };
 }

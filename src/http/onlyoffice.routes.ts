@@ -40,7 +40,7 @@ const editorQuerySchema = z.object({
  * this very URL. When it is missing from the configured header but present in another, the error says
  * so, since a header name that differs between the two sides is a common misconfiguration.
  */
-function verifyDocumentServerDownload(req: Request, secret: string, header: string): void {
+function verifyDocumentServerDownload(req: Request, secret: string, header: string, connectorUrl: string): void {
   const value = req.get(header);
   if (value === undefined) {
     const elsewhere = Object.entries(req.headers).find(
@@ -53,15 +53,11 @@ function verifyDocumentServerDownload(req: Request, secret: string, header: stri
     }
   }
   const signedUrl = verifyDownloadToken(secret, value);
-  let signedTarget: string;
-  try {
-    const parsed = new URL(signedUrl);
-    signedTarget = parsed.pathname + parsed.search;
-  } catch {
-    throw new InvalidTokenError('The download token URL is not a URL.');
+  // The token must be for this very link, on the address the Document Server was given: a token for
+  // another file's link, or for the same path on another host, is refused.
+  if (signedUrl !== `${connectorUrl}${req.originalUrl}`) {
+    throw new InvalidTokenError('The download token was issued for another URL.');
   }
-  // The token must be for this very link; a token for another file's link is refused.
-  if (signedTarget !== req.originalUrl) throw new InvalidTokenError('The download token was issued for another URL.');
 }
 
 /** JSON for a data element: nothing in it can close the element or start markup. */
@@ -84,7 +80,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   const download = async (req: Request, res: Response) => {
     const link = verifyRef(deps.appSecret, req.query.ref, 'download', deps.clock.now());
     const settings = deps.editor.requireSettings();
-    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader);
+    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader, settings.connectorUrl);
     const file = deps.nodes.findById(link.f);
     const version = link.v === undefined ? undefined : deps.versions.findById(link.v);
     if (!file || !version || version.fileId !== file.id) throw new NotFoundError('The file of this link no longer exists.');
@@ -97,7 +93,7 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   router.get('/history-file', async (req, res) => {
     const link = verifyRef(deps.appSecret, req.query.ref, ['history', 'changes'], deps.clock.now());
     const settings = deps.editor.requireSettings();
-    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader);
+    if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader, settings.connectorUrl);
     const file = deps.nodes.findById(link.f);
     const version = link.v === undefined ? undefined : deps.versions.findById(link.v);
     if (!file || !version || version.fileId !== file.id) throw new NotFoundError('This version no longer exists.');
@@ -118,9 +114,10 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
     const effective = deps.editor.settings();
     const secret = registered ? registered.jwtSecret : effective?.jwtSecret;
     const header = registered ? registered.jwtHeader : (effective?.jwtHeader ?? 'Authorization');
+    const connectorUrl = registered ? registered.connectorUrl : (effective?.connectorUrl ?? '');
     if (secret) {
       try {
-        verifyDocumentServerDownload(req, secret, header);
+        verifyDocumentServerDownload(req, secret, header, connectorUrl);
       } catch (error) {
         registered?.refusals.push((error as Error).message);
         throw error;

@@ -1,9 +1,21 @@
 import type { NextFunction, Request, Response } from 'express';
 import multer from 'multer';
-import { PayloadTooLargeError, ValidationError } from '../errors.js';
+import { DomainError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { FileStore, StagedBlob } from '../storage/file-store.js';
 
 type StagedFile = Express.Multer.File & { staged?: StagedBlob };
+
+/** What a request staged, so a request that fails part-way leaves no temp file behind. */
+const stagedByRequest = new WeakMap<Request, { failed: boolean; staged: StagedBlob[] }>();
+
+function trackingOf(req: Request): { failed: boolean; staged: StagedBlob[] } {
+  let tracking = stagedByRequest.get(req);
+  if (!tracking) {
+    tracking = { failed: false, staged: [] };
+    stagedByRequest.set(req, tracking);
+  }
+  return tracking;
+}
 
 /** A multer storage engine that streams each file part straight into the file store's staging area. */
 class StagingStorage implements multer.StorageEngine {
@@ -13,10 +25,17 @@ class StagingStorage implements multer.StorageEngine {
     private readonly tooLargeMessage: string,
   ) {}
 
-  _handleFile(_req: Request, file: StagedFile, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+  _handleFile(req: Request, file: StagedFile, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
+    const tracking = trackingOf(req);
     this.store
       .stage(file.stream, { maxBytes: this.maxBytes, tooLargeMessage: this.tooLargeMessage })
       .then((staged) => {
+        // The request may already have failed (a malformed body) while these bytes were being flushed.
+        if (tracking.failed) {
+          staged.discard();
+          return;
+        }
+        tracking.staged.push(staged);
         file.staged = staged;
         callback(null, { size: staged.size });
       }, callback);
@@ -56,7 +75,18 @@ export function createUploads(store: FileStore, maxBytes: number) {
         throw new ValidationError('Send the file as multipart/form-data in the field "file".', 'file');
       }
       refuseAnnouncedOversize(req);
-      single(req, res, next);
+      single(req, res, (error?: unknown) => {
+        if (error) {
+          const tracking = trackingOf(req);
+          tracking.failed = true;
+          for (const staged of tracking.staged) staged.discard();
+        }
+        // Busboy's parse errors ("Boundary not found", "Unexpected end of form") are plain Errors
+        // without a code: the client sent a malformed body. Disk errors carry a code and stay 500s.
+        const malformed =
+          error instanceof Error && !(error instanceof multer.MulterError) && !(error instanceof DomainError) && (error as { code?: unknown }).code === undefined;
+        next(malformed ? new ValidationError(`The multipart body is malformed: ${error.message}.`, 'file') : error);
+      });
     },
     /** The staged file of a multipart request, or a ValidationError when there is none. */
     stagedFile(req: Request): { staged: StagedBlob; originalName: string } {

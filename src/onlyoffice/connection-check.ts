@@ -27,6 +27,8 @@ export interface CheckFile {
   bytes: Buffer;
   jwtSecret?: string;
   jwtHeader: string;
+  /** This DMS's address as the Document Server was told it (the signed URL must start with it). */
+  connectorUrl: string;
   expiresAt: number;
   refusals: string[];
 }
@@ -143,6 +145,7 @@ async function convertRoundTrip(settings: DocumentServerSettings, deps: CheckDep
     bytes: createBlankDocument('docx'),
     jwtSecret: settings.jwtSecret,
     jwtHeader: settings.jwtHeader,
+    connectorUrl: settings.connectorUrl,
     expiresAt,
     refusals: [],
   };

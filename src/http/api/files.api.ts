@@ -1,7 +1,8 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Services } from '../../services.js';
-import type { FileStore } from '../../storage/file-store.js';
+import type { FileStore, StagedBlob } from '../../storage/file-store.js';
+import { UnsupportedMediaTypeError, ValidationError } from '../../errors.js';
 import { parseListingQuery } from '../listing-query.js';
 import { presentNode, presentPage, presentVersion } from '../presenters.js';
 import { currentUser } from '../request-context.js';
@@ -58,7 +59,10 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.get('/files', (req, res) => {
     const user = currentUser(req);
     const { page, text } = parseListingQuery(req.query);
-    const folderId = typeof req.query.folderId === 'string' ? req.query.folderId : files.getHome(user).id;
+    if (req.query.folderId !== undefined && typeof req.query.folderId !== 'string') {
+      throw new ValidationError('folderId: give one folder id.', 'folderId');
+    }
+    const folderId = req.query.folderId ?? files.getHome(user).id;
     if (text !== undefined) {
       res.json({ query: text, ...presentPage(files.search(user, text, page)) });
       return;
@@ -117,13 +121,24 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.put('/files/:id/content', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
-    await services.sessions.release([file], { force: isForced(req), action: 'replacing its content' });
-    let staged;
+    // The general JSON and form parsers have already consumed such bodies; refusing them beats
+    // storing an empty version.
+    if (req.is(['application/json', 'application/x-www-form-urlencoded'])) {
+      throw new UnsupportedMediaTypeError('Send the new content as the raw request body (for example application/octet-stream) or as the multipart field "file".');
+    }
+    let staged: StagedBlob;
     if (req.is('multipart/form-data')) {
       await new Promise<void>((resolve, reject) => uploads.multipartFile(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
       staged = uploads.stagedFile(req).staged;
     } else {
       staged = await uploads.stageRawBody(req);
+    }
+    // Only once the new bytes are safely staged are the editors (if forced) closed.
+    try {
+      await services.sessions.release([file], { force: isForced(req), action: 'replacing its content' });
+    } catch (error) {
+      staged.discard();
+      throw error;
     }
     const version = files.replaceContent(user, file.id, staged);
     res.json({ file: presentNode(files.getFile(user, file.id)), version: presentVersion(version) });
