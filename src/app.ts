@@ -37,6 +37,14 @@ export interface AppDeps {
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const utcFormat = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  timeZone: 'UTC',
+});
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Builds the Express app: middleware, routes, 404 and the error handler. It never listens. */
@@ -66,6 +74,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   // Compiled templates are kept even outside production (npm run dev restarts on changes anyway).
   app.set('view cache', true);
   app.locals.appName = 'ONLYOFFICE Connector';
+  app.locals.formatUtc = (moment: Date) => `${utcFormat.format(moment)} UTC`;
 
   app.use(
     pinoHttp({

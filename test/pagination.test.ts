@@ -82,3 +82,23 @@ async function walkTo(sort: string, order: string, index: number): Promise<strin
   for (let i = 0; i < index; i += 1) cursor = (await page({ sort, order, limit: '20', ...(cursor ? { cursor } : {}) })).next;
   return cursor;
 }
+
+describe('child counts', () => {
+  it('follow inserts, moves and deletes, including a deleted subtree', async () => {
+    const api = (method: 'post' | 'patch' | 'delete', url: string) => t.request[method](url).set('Cookie', alice.cookie).set('X-CSRF-Token', alice.csrfToken);
+    const total = async (folderId: string) => (await t.request.get(`/api/files?folderId=${folderId}`).set('Cookie', alice.cookie)).body.total as number;
+    const a = (await api('post', '/api/folders').send({ name: 'count-a' })).body.folder.id as string;
+    const b = (await api('post', '/api/folders').send({ name: 'count-b' })).body.folder.id as string;
+    const inner = (await api('post', '/api/folders').send({ name: 'inner', parentId: a })).body.folder.id as string;
+    const file = (await api('post', '/api/files').field('folderId', inner).attach('file', Buffer.from('x'), 'x.txt')).body.file.id as string;
+    expect([await total(a), await total(inner), await total(b)]).toEqual([1, 1, 0]);
+    await api('patch', `/api/files/${file}`).send({ folderId: b });
+    expect([await total(inner), await total(b)]).toEqual([0, 1]);
+    const homeBefore = await total(homeId);
+    await api('delete', `/api/folders/${a}`);
+    expect(await total(homeId)).toBe(homeBefore - 1);
+    const counted = t.db.prepare('SELECT child_count FROM nodes WHERE id = ?').pluck().get(homeId);
+    const actual = t.db.prepare('SELECT count(*) FROM nodes WHERE parent_id = ?').pluck().get(homeId);
+    expect(counted).toBe(actual);
+  });
+});

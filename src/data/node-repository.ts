@@ -93,7 +93,7 @@ export function createNodeRepository(db: Database) {
   const byId = db.prepare('SELECT * FROM nodes WHERE id = ?');
   const home = db.prepare('SELECT * FROM nodes WHERE owner_id = ? AND parent_id IS NULL');
   const nameTaken = db.prepare('SELECT 1 FROM nodes WHERE parent_id = ? AND name = ?').pluck();
-  const childCount = db.prepare('SELECT count(*) FROM nodes WHERE parent_id = ?').pluck();
+  const childCount = db.prepare('SELECT child_count FROM nodes WHERE id = ?').pluck();
   const rename = db.prepare('UPDATE nodes SET name = ?, updated_at = ? WHERE id = ?');
   const reparent = db.prepare('UPDATE nodes SET parent_id = ?, updated_at = ? WHERE id = ?');
   const setContent = db.prepare(
@@ -171,8 +171,9 @@ export function createNodeRepository(db: Database) {
     isNameTaken(parentId: string, name: string): boolean {
       return nameTaken.get(parentId, name) !== undefined;
     },
+    /** How many children a folder has (kept by triggers, see migration 005). */
     countChildren(parentId: string): number {
-      return childCount.get(parentId) as number;
+      return (childCount.get(parentId) as number | undefined) ?? 0;
     },
     updateName(id: string, name: string, now: number): void {
       rename.run(name, now, id);
