@@ -245,6 +245,9 @@ describe('what the settings change', () => {
     expect(config.document.permissions.chat).toBe(false);
     // The Document Server accepts the signed config.
     await ds.openEditor(config);
+    await put(admin, { openInNewTab: true });
+    const browser = await t.request.get('/').set('Cookie', admin.cookie).redirects(1);
+    expect(browser.text).toContain(`href="/editor/${upload.body.file.id}?mode=edit" target="_blank" rel="noopener"`);
   });
 
   it('after a failed check the editor explains why instead of opening, and admins see the failure', async () => {

@@ -26,10 +26,11 @@ function officeActionFor(services: Services, user: User, node: NodeRecord, unava
   const { format, editable } = services.editor.describe(node);
   if (!format) return undefined;
   const mayChange = editable && node.ownerId === user.id;
+  const newTab = services.editor.settings()?.openInNewTab ?? false;
   // While the editor cannot work, the button stays but explains why (and its page says so in full).
   return mayChange
-    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit`, unavailable }
-    : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view`, unavailable };
+    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit`, unavailable, newTab }
+    : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view`, unavailable, newTab };
 }
 
 interface OfficeAction {
@@ -37,6 +38,8 @@ interface OfficeAction {
   label: string;
   href: string;
   unavailable?: string;
+  /** Open the editor in a new tab (an admin setting). */
+  newTab: boolean;
 }
 
 /** What admins should know about the Document Server connection, shown above the file list. */
