@@ -169,13 +169,16 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
 export function editorRoutes(deps: OnlyofficeRouteDeps): Router {
   const router = Router();
 
-  router.get('/editor/:fileId', requireUser, (req, res) => {
-    const query = parseInput(editorQuerySchema, req.query);
-    const setup = deps.editor.buildConfig(currentUser(req), String(req.params.fileId), {
-      ...query,
+  /** The signed editor setup for the file in the URL, from the query and the browser's headers. */
+  const setupFor = (req: Request, fileId: string) =>
+    deps.editor.buildConfig(currentUser(req), fileId, {
+      ...parseInput(editorQuerySchema, req.query),
       userAgent: req.get('user-agent'),
       acceptLanguage: req.get('accept-language'),
     });
+
+  router.get('/editor/:fileId', requireUser, (req, res) => {
+    const setup = setupFor(req, String(req.params.fileId));
     const dsOrigin = new URL(setup.documentServerUrl).origin;
     res.set(
       'Content-Security-Policy',
@@ -210,12 +213,7 @@ export function editorRoutes(deps: OnlyofficeRouteDeps): Router {
   });
 
   router.get('/api/files/:id/editor-config', requireUser, (req, res) => {
-    const query = parseInput(editorQuerySchema, req.query);
-    const setup = deps.editor.buildConfig(currentUser(req), String(req.params.id), {
-      ...query,
-      userAgent: req.get('user-agent'),
-      acceptLanguage: req.get('accept-language'),
-    });
+    const setup = setupFor(req, String(req.params.id));
     res.json({ documentServerUrl: setup.documentServerUrl, config: setup.config });
   });
 
