@@ -17,7 +17,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import zlib from 'node:zlib';
+import { zipSync } from 'fflate';
 import jwt from 'jsonwebtoken';
 
 type Json = Record<string, unknown>;
@@ -344,35 +344,9 @@ function xmlEscape(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A minimal ZIP archive holding one stored (uncompressed) file. */
+/** A ZIP archive holding one stored (uncompressed) file, with a fixed date so it is deterministic. */
 function storedZip(name: string, data: Buffer): Buffer {
-  const fileName = Buffer.from(name, 'utf8');
-  const crc = zlib.crc32(data) >>> 0;
-  const dosDate = (0 << 9) | (1 << 5) | 1; // 1980-01-01: deterministic
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0);
-  local.writeUInt16LE(20, 4);
-  local.writeUInt16LE(dosDate, 12);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(data.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(fileName.length, 26);
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0);
-  central.writeUInt16LE(20, 4);
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(dosDate, 14);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(data.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(1, 8);
-  end.writeUInt16LE(1, 10);
-  end.writeUInt32LE(central.length + fileName.length, 12);
-  end.writeUInt32LE(local.length + fileName.length + data.length, 16);
-  return Buffer.concat([local, fileName, data, central, fileName, end]);
+  return Buffer.from(zipSync({ [name]: [new Uint8Array(data), { level: 0, mtime: new Date(2000, 0, 1) }] }));
 }
 
 /** The callback fields in wire order without `token`, undefined ones omitted (unknown extra fields go last). */
