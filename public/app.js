@@ -433,9 +433,9 @@ export function setBusy(button, busy) {
 /**
  * Runs `handler(formData, form)` when a dialog's (or any) form is submitted; while it runs the submit
  * button is busy. A thrown error is shown in the form and the dialog stays open; on success a
- * surrounding dialog closes.
+ * surrounding dialog closes, unless `keepOpen` (a form that is one part of a bigger dialog).
  */
-export function onFormSubmit(form, handler) {
+export function onFormSubmit(form, handler, { keepOpen = false } = {}) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const submit = event.submitter || form.querySelector('[type="submit"]');
@@ -445,7 +445,7 @@ export function onFormSubmit(form, handler) {
     try {
       await handler(new FormData(form), form);
       const dialog = form.closest('dialog');
-      if (dialog) closeDialog(dialog);
+      if (dialog && !keepOpen) closeDialog(dialog);
     } catch (error) {
       showFormError(form, error instanceof Error ? error.message : String(error));
     } finally {

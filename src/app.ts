@@ -13,6 +13,8 @@ import { NotFoundError } from './errors.js';
 import { accountsApi } from './http/api/accounts.api.js';
 import { filesApi } from './http/api/files.api.js';
 import { authRoutes, cookieNames } from './http/auth.routes.js';
+import { sharingApi } from './http/api/sharing.api.js';
+import { publicLinkRoutes } from './http/public-links.routes.js';
 import { errorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { identifyCaller, requireUser } from './http/middleware/authenticate.js';
@@ -128,6 +130,8 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
     res.locals.csrfToken = req.csrfToken;
     res.locals.maxUploadBytes = config.maxUploadBytes;
     res.locals.title = '';
+    // The header's notification count, looked up only by pages that show it.
+    res.locals.unreadNotifications = () => (req.user ? services.sharing.unreadCount(req.user) : 0);
     next();
   });
 
@@ -136,10 +140,12 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.use(verifyCsrf, editorRoutes(onlyofficeDeps));
   app.use(verifyCsrf, settingsRoutes(services, config.publicUrl));
   app.use('/api', requireUser, filesApi(services, store, uploads));
+  app.use('/api', requireUser, sharingApi(services, config.publicUrl));
   app.use('/api', () => {
     throw new NotFoundError('No such API route.');
   });
   app.use(authRoutes(services, config));
+  app.use(publicLinkRoutes(services, store, config));
   app.use(verifyCsrf, pageRoutes(services));
   app.use(() => {
     throw new NotFoundError('There is no page at this address.');

@@ -16,6 +16,13 @@ export class NotFoundError extends DomainError {
   }
 }
 
+/** The thing existed but is no longer available (an expired link). */
+export class GoneError extends DomainError {
+  constructor(message: string) {
+    super('gone', message);
+  }
+}
+
 /** The caller is known but may not do this. */
 export class ForbiddenError extends DomainError {
   constructor(message = 'You may not do this.') {

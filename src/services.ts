@@ -8,6 +8,8 @@ import { CheckFiles } from './onlyoffice/connection-check.js';
 import type { Database } from './data/database.js';
 import { createNodeRepository } from './data/node-repository.js';
 import { createSessionRepository } from './data/session-repository.js';
+import { createNotificationRepository } from './data/notification-repository.js';
+import { createShareRepository } from './data/share-repository.js';
 import { createUserRepository } from './data/user-repository.js';
 import { createVersionRepository } from './data/version-repository.js';
 import { AccountService } from './domain/accounts.js';
@@ -15,6 +17,7 @@ import { CallbackHandler } from './domain/callback-handler.js';
 import { EditorService } from './domain/editor.js';
 import { EditingSessions } from './domain/editing-sessions.js';
 import { FileService } from './domain/files.js';
+import { SharingService } from './domain/sharing.js';
 import type { Config } from './config.js';
 import type { FileStore } from './storage/file-store.js';
 
@@ -38,6 +41,8 @@ export function createServices(deps: {
     versions: createVersionRepository(deps.db),
     documentKeys: createDocumentKeyRepository(deps.db),
     settings: createSettingsRepository(deps.db),
+    shares: createShareRepository(deps.db),
+    notifications: createNotificationRepository(deps.db),
   };
   const files = new FileService({ ...deps, ...repositories });
   const checkFiles = new CheckFiles();
@@ -47,13 +52,16 @@ export function createServices(deps: {
     files,
     documentKeys: repositories.documentKeys,
     users: repositories.users,
+    shares: repositories.shares,
     documentServer: () => settings.documentServer(),
     unavailableReason: () => settings.unavailableReason(),
   });
   const sessions = new EditingSessions({ ...deps, ...repositories, documentServer: () => settings.documentServer() });
+  const sharing = new SharingService({ ...deps, ...repositories, files, sessions });
   return {
     repositories,
     sessions,
+    sharing,
     accounts: new AccountService({ ...deps, ...repositories }),
     files,
     editor,

@@ -33,7 +33,8 @@ export interface PageCursor {
 
 export type ListScope =
   | { parentId: string }
-  | { ownerId: string; nameContains: string };
+  /** A name search over what a user owns and what was shared with them (with everything inside). */
+  | { visibleTo: string; nameContains: string };
 
 export interface PageQuery {
   sort: SortKey;
@@ -118,7 +119,12 @@ export function createNodeRepository(db: Database) {
     const scopeSql =
       'parentId' in scope
         ? 'n.parent_id = @parentId'
-        : "n.owner_id = @ownerId AND n.parent_id IS NOT NULL AND n.name LIKE @pattern ESCAPE '\\'";
+        : `n.parent_id IS NOT NULL AND n.name LIKE @pattern ESCAPE '\\'
+           AND (n.owner_id = @userId OR n.id IN (
+             WITH RECURSIVE shared(id) AS (
+               SELECT node_id FROM shares WHERE user_id = @userId
+               UNION SELECT c.id FROM nodes c JOIN shared ON c.parent_id = shared.id)
+             SELECT id FROM shared))`;
     const cacheKey = `${scopeSql}|${column}|${ascending}|${after}`;
     let statement = pageStatements.get(cacheKey);
     if (!statement) {
@@ -208,7 +214,7 @@ export function createNodeRepository(db: Database) {
       const params =
         'parentId' in scope
           ? { parentId: scope.parentId }
-          : { ownerId: scope.ownerId, pattern: `%${escapeLike(scope.nameContains)}%` };
+          : { userId: scope.visibleTo, pattern: `%${escapeLike(scope.nameContains)}%` };
       const rows: NodeRow[] = [];
       for (const rank of ranks.slice(ranks.indexOf(startRank))) {
         const continuing = query.cursor !== undefined && rank === query.cursor.rank;

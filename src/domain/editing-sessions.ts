@@ -73,6 +73,29 @@ export class EditingSessions {
     }
   }
 
+  /**
+   * Disconnects some people from the open sessions of these files (a removed share, a revoked link),
+   * leaving everyone else editing. `who` picks, per session, the editors to drop; returns how many
+   * were asked to leave.
+   */
+  async dropEditors(files: NodeRecord[], who: (editorId: string, file: NodeRecord) => boolean): Promise<number> {
+    let dropped = 0;
+    for (const file of files) {
+      const session = this.findOpen(file.id);
+      if (!session) continue;
+      const users = [...new Set(session.editors)].filter((id) => who(id, file));
+      if (users.length === 0) continue;
+      try {
+        const answer = await this.command({ c: 'drop', key: session.key, users });
+        if (Number(answer.error) !== 0) this.deps.logger.warn({ key: session.key, answer }, 'drop answered an error');
+        else dropped += users.length;
+      } catch (error) {
+        this.deps.logger.warn({ err: error, key: session.key }, 'could not drop editors who lost access');
+      }
+    }
+    return dropped;
+  }
+
   /** Retires a key: its session can no longer change the file (late saves are kept as "recovered"). */
   retire(fileId: string, key: string): void {
     this.deps.db.transaction(() => {

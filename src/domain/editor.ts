@@ -4,29 +4,25 @@ import type { Config } from '../config.js';
 import type { Database } from '../data/database.js';
 import type { DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { NodeRecord } from '../data/node-repository.js';
+import type { ShareRepository } from '../data/share-repository.js';
 import type { User, UserRepository } from '../data/user-repository.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { findFormat, isEditableFormat, type DocumentType, type FormatInfo } from '../onlyoffice/formats.js';
 import { signEditorToken } from '../onlyoffice/jwt.js';
+import { editorRights, type EditorMode, type EditorPermissions } from '../onlyoffice/permissions.js';
 import { createRef } from '../onlyoffice/signed-refs.js';
+import { canWrite, roleLabels, type Access } from './access.js';
 import type { DocumentServerSettings } from './document-server-settings.js';
 import type { FileService } from './files.js';
 
-export type EditorMode = 'edit' | 'view';
+export type { EditorMode, EditorPermissions } from '../onlyoffice/permissions.js';
 export type EditorType = 'desktop' | 'mobile' | 'embedded';
 
-/** `document.permissions` as the editor understands them. */
-export interface EditorPermissions {
-  edit: boolean;
-  review: boolean;
-  comment: boolean;
-  fillForms: boolean;
-  modifyFilter: boolean;
-  download: boolean;
-  print: boolean;
-  copy: boolean;
-  chat: boolean;
-  protect: boolean;
+/** Who opens the editor: a signed-in user, or a guest who came by a public link. */
+export interface EditorPerson {
+  id: string;
+  name: string;
+  guest: boolean;
 }
 
 /** The object the editor page hands to `new DocsAPI.DocEditor(…)`. */
@@ -37,12 +33,13 @@ export interface EditorConfig {
     title: string;
     url: string;
     permissions: EditorPermissions;
-    info: { owner: string; uploaded: string; folder: string };
+    info: { owner: string; uploaded: string; folder: string; sharingSettings: Array<{ user: string; permissions: string }> };
   };
   documentType: DocumentType;
   editorConfig: {
     mode: EditorMode;
     callbackUrl?: string;
+    actionLink?: Record<string, unknown>;
     lang: string;
     user: { id: string; name: string };
     customization: {
@@ -66,8 +63,13 @@ export interface EditorSetup {
   apiScriptUrl: string;
   config: EditorConfig;
   file: NodeRecord;
-  /** Whether this user could edit the file (the page offers the switch from view to edit). */
+  /** Whether this person could join the editing session (the viewer offers the switch to edit). */
   canEdit: boolean;
+  /** Whether this person may rename the file and restore versions from inside the editor. */
+  canWrite: boolean;
+  guest: boolean;
+  /** Where "back" and the editor's "Open file location" go, relative to this app. */
+  backUrl: string;
 }
 
 export interface EditorRequest {
@@ -75,6 +77,10 @@ export interface EditorRequest {
   type?: EditorType;
   userAgent?: string;
   acceptLanguage?: string;
+  /** Where the editor should jump to (a mention's comment), as the editor gave it. */
+  actionLink?: Record<string, unknown>;
+  /** The page the editor's "Open file location" goes to. */
+  backUrl?: string;
 }
 
 /** Who is in a file's editing session. */
@@ -95,6 +101,7 @@ interface EditorDeps {
   appSecret: string;
   files: FileService;
   documentKeys: DocumentKeyRepository;
+  shares: ShareRepository;
 }
 
 const downloadLinkLifetimeSeconds = 24 * 3600;
@@ -170,19 +177,41 @@ export class EditorService {
     })();
   }
 
-  /** Builds the signed editor configuration for a user and a file. */
+  /** Builds the signed editor configuration for a signed-in user and a file they may see. */
   buildConfig(user: User, fileId: string, request: EditorRequest): EditorSetup {
+    const file = this.deps.files.getFile(user, fileId);
+    const access = this.deps.files.getAccess(user, file);
+    const folderPath = this.deps.files.visiblePath(user, file).slice(0, -1);
+    const parentVisible = folderPath.some((folder) => folder.id === file.parentId);
+    return this.buildConfigFor({ id: user.id, name: user.displayName, guest: false }, file, access, {
+      ...request,
+      backUrl: request.backUrl ?? (parentVisible ? `/folders/${file.parentId}` : '/shared'),
+      folder: folderPath.map((folder, index) => (index === 0 && folder.parentId === null ? 'Home' : folder.name)).join(' / '),
+    });
+  }
+
+  /**
+   * Builds the signed editor configuration for anyone with the given access to a file: the mode and
+   * permissions follow the access (see `editorRights`), and only people who may join the editing
+   * session get a callback URL.
+   */
+  buildConfigFor(person: EditorPerson, file: NodeRecord, access: Access, request: EditorRequest & { folder?: string }): EditorSetup {
     const settings = this.requireSettings();
     const unavailable = this.deps.unavailableReason();
     if (unavailable) throw new ConflictError(unavailable, 'document_server_unavailable');
-    const file = this.deps.files.getFile(user, fileId);
     const { format, editable } = this.describe(file);
     if (!format) throw new ValidationError(`ONLYOFFICE cannot open ${file.name.includes('.') ? `.${file.name.split('.').pop()} files` : 'files without an extension'}.`);
-    const canEdit = editable && this.mayChange(user, file);
-    const mode: EditorMode = request.mode === 'view' || !canEdit ? 'view' : 'edit';
+    const rights = editorRights(access, {
+      documentType: format.documentType,
+      editable,
+      wantView: request.mode === 'view',
+      comments: settings.customization.comments,
+      chat: settings.customization.chat,
+    });
+    const mode = rights.mode;
     const key = this.currentKey(file);
     const now = this.deps.clock.now();
-    const folderPath = this.deps.files.getPath(file).slice(0, -1);
+    const backUrl = request.backUrl ?? `/folders/${file.parentId}`;
     const document = {
       fileType: format.extension,
       key,
@@ -193,11 +222,12 @@ export class EditorService {
         v: file.currentVersionId!,
         e: Math.floor(now / 1000) + downloadLinkLifetimeSeconds,
       })}`,
-      permissions: this.permissionsFor(format, canEdit, settings),
+      permissions: rights.permissions,
       info: {
-        owner: user.id === file.ownerId ? user.displayName : '',
+        owner: this.deps.users.findById(file.ownerId)?.displayName ?? '',
         uploaded: new Date(file.createdAt).toISOString(),
-        folder: folderPath.map((folder, index) => (index === 0 ? 'Home' : folder.name)).join(' / '),
+        folder: request.folder ?? '',
+        sharingSettings: person.guest ? [] : this.sharingSettings(file),
       },
     };
     const editorConfig: EditorConfig['editorConfig'] = {
@@ -205,10 +235,11 @@ export class EditorService {
       ...(mode === 'edit'
         ? { callbackUrl: `${settings.connectorUrl}/track?ref=${createRef(this.deps.appSecret, { p: 'track', f: file.id, k: key })}` }
         : {}),
+      ...(request.actionLink && mode === 'edit' ? { actionLink: request.actionLink } : {}),
       lang: languageOf(request.acceptLanguage),
-      user: { id: user.id, name: user.displayName },
+      user: { id: person.id, name: person.name },
       customization: {
-        goback: { url: `${this.deps.config.publicUrl}/folders/${file.parentId}`, text: 'Open file location', blank: settings.openInNewTab },
+        goback: { url: `${this.deps.config.publicUrl}${backUrl}`, text: person.guest ? 'Back to the shared file' : 'Open file location', blank: settings.openInNewTab },
         forcesave: settings.forceSave,
         comments: settings.customization.comments,
         help: settings.customization.help,
@@ -229,8 +260,18 @@ export class EditorService {
       apiScriptUrl: `${settings.publicUrl}/web-apps/apps/api/documents/api.js`,
       config,
       file,
-      canEdit,
+      canEdit: rights.mayOpenForEditing,
+      canWrite: canWrite(access) && !person.guest,
+      guest: person.guest,
+      backUrl,
     };
+  }
+
+  /** Who else has access, for the editor's information panel: the owner and every share on the way down. */
+  private sharingSettings(file: NodeRecord): Array<{ user: string; permissions: string }> {
+    const owner = this.deps.users.findById(file.ownerId);
+    const shared = this.deps.shares.listOnPath(file.id).map((share) => ({ user: share.displayName, permissions: capitalise(roleLabels[share.role]) }));
+    return [...(owner ? [{ user: owner.displayName, permissions: 'Owner' }] : []), ...shared];
   }
 
   /** The version list for the editor's history panel (`onRequestHistory`). */
@@ -293,26 +334,10 @@ export class EditorService {
     return `${this.instanceId}-h${versionId}`;
   }
 
-  /** Owners may change their files (sharing roles come later). */
-  private mayChange(user: User, file: NodeRecord): boolean {
-    return user.id === file.ownerId;
-  }
+}
 
-  /** Maps the user's rights onto the editor's permissions, per document type. */
-  private permissionsFor(format: FormatInfo, canEdit: boolean, settings: DocumentServerSettings): EditorPermissions {
-    return {
-      edit: canEdit,
-      review: canEdit && format.documentType === 'word',
-      comment: canEdit && format.documentType !== 'diagram' && settings.customization.comments,
-      fillForms: canEdit && format.documentType === 'pdf',
-      modifyFilter: canEdit && format.documentType === 'cell',
-      download: true,
-      print: true,
-      copy: true,
-      chat: canEdit && settings.customization.chat,
-      protect: canEdit && format.documentType !== 'diagram',
-    };
-  }
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** "2026-11-25 10:08:20", the time format of the editor's history panel (UTC). */

@@ -3,11 +3,13 @@ import type { Clock } from '../clock.js';
 import type { Database } from '../data/database.js';
 import type { DocumentKeyRepository } from '../data/document-key-repository.js';
 import type { ListScope, NodeRecord, NodeRepository, Page, PageQuery } from '../data/node-repository.js';
+import type { ShareRepository } from '../data/share-repository.js';
 import type { User } from '../data/user-repository.js';
 import type { VersionKind, VersionRecord, VersionRepository } from '../data/version-repository.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { FileStore, StagedBlob } from '../storage/file-store.js';
+import { accessFrom, canWrite, roleLabels, type Access } from './access.js';
 import { createBlankDocument, type BlankKind } from './blank-documents.js';
 import { firstFreeName, validateName } from './names.js';
 
@@ -18,6 +20,7 @@ interface FileDeps {
   nodes: NodeRepository;
   versions: VersionRepository;
   documentKeys: DocumentKeyRepository;
+  shares: ShareRepository;
   store: FileStore;
 }
 
@@ -50,11 +53,60 @@ export class FileService {
     return home;
   }
 
+  /** What this user may do with a node; undefined when they may not even see it. */
+  accessTo(user: User, node: NodeRecord): Access | undefined {
+    return accessFrom(user, node, () => this.deps.shares.listForUserOnPath(user.id, node.id));
+  }
+
+  /** The user's access to a node they may see; anything else is "not found", so its existence is not revealed. */
+  getAccess(user: User, node: NodeRecord): Access {
+    const access = this.accessTo(user, node);
+    if (!access) throw new NotFoundError('No such file or folder.');
+    return access;
+  }
+
   /** A node the user may see; anything else is "not found", so its existence is not revealed. */
   getNode(user: User, id: string): NodeRecord {
     const node = this.deps.nodes.findById(id);
-    if (!node || node.ownerId !== user.id) throw new NotFoundError('No such file or folder.');
+    if (!node) throw new NotFoundError('No such file or folder.');
+    this.getAccess(user, node);
     return node;
+  }
+
+  /** Throws unless the user may change the node (editors, owners, admins); `action` says what they tried. */
+  requireWrite(user: User, node: NodeRecord, action: string): Access {
+    const access = this.getAccess(user, node);
+    if (!canWrite(access)) {
+      throw new ForbiddenError(`"${node.name}" is shared with you as ${roleLabels[access.role]}; only its editors and owner can ${action}.`);
+    }
+    return access;
+  }
+
+  /** Throws unless the user may download the node's content. */
+  requireDownload(user: User, node: NodeRecord): Access {
+    const access = this.getAccess(user, node);
+    if (access.noDownload) throw new ForbiddenError(`The owner of "${node.name}" turned off downloading it for you.`);
+    return access;
+  }
+
+  /** Throws unless the user may manage the node's shares and links (its owner, or an admin). */
+  requireManage(user: User, node: NodeRecord): Access {
+    const access = this.getAccess(user, node);
+    if (!access.manage) throw new ForbiddenError(`Only the owner of "${node.name}" or an admin can change who it is shared with.`);
+    return access;
+  }
+
+  /**
+   * The folders above a node that this user may see, down to the node: from the home folder for owners
+   * and admins, from the highest shared folder for everyone else.
+   */
+  visiblePath(user: User, node: NodeRecord): NodeRecord[] {
+    const path = this.getPath(node);
+    const access = this.accessTo(user, node);
+    if (!access || access.via !== 'share') return path;
+    const sharedIds = new Set(this.deps.shares.listForUserOnPath(user.id, node.id).map((share) => share.nodeId));
+    const top = path.findIndex((entry) => sharedIds.has(entry.id));
+    return path.slice(Math.max(top, 0));
   }
 
   getFolder(user: User, id: string): NodeRecord {
@@ -79,44 +131,53 @@ export class FileService {
     const folder = this.getFolder(user, folderId);
     return {
       folder,
-      path: this.getPath(folder),
+      path: this.visiblePath(user, folder),
       page: this.deps.nodes.listPage({ parentId: folder.id }, query),
       total: this.deps.nodes.countChildren(folder.id),
     };
   }
 
-  /** One page of the user's files and folders whose names contain `text`. */
+  /** One page of the files and folders this user owns or was given, whose names contain `text`. */
   search(user: User, text: string, query: PageQuery): Page {
-    const scope: ListScope = { ownerId: user.id, nameContains: text };
+    const scope: ListScope = { visibleTo: user.id, nameContains: text };
     return this.deps.nodes.listPage(scope, query);
   }
 
-  /** All the user's folders labelled "Home / Projects / 2026", sorted, for choosing a move target. */
-  listFolderChoices(user: User): Array<{ id: string; label: string }> {
-    const folders = this.deps.nodes.listFoldersOf(user.id);
-    const byId = new Map(folders.map((folder) => [folder.id, folder]));
+  /**
+   * The folders this user may put things into, labelled "Home / Projects / 2026" (or "Shared / Team /
+   * Plans" for folders shared with them as editor), sorted, for choosing a move target.
+   */
+  listFolderChoices(user: User): Array<{ id: string; label: string; ownerId: string }> {
+    const own = this.deps.nodes.listFoldersOf(user.id);
+    const shared = this.deps.shares
+      .listSharedWith(user.id)
+      .filter((share) => share.role === 'editor')
+      .flatMap((share) => this.deps.nodes.listSubtree(share.nodeId).filter((node) => node.kind === 'folder'));
+    const byId = new Map([...own, ...shared].map((folder) => [folder.id, folder]));
     const labels = new Map<string, string>();
     const labelOf = (folder: NodeRecord): string => {
       let label = labels.get(folder.id);
       if (label === undefined) {
         const parent = folder.parentId === null ? undefined : byId.get(folder.parentId);
-        label = parent ? `${labelOf(parent)} / ${folder.name}` : 'Home';
+        label = parent ? `${labelOf(parent)} / ${folder.name}` : folder.parentId === null ? 'Home' : `Shared / ${folder.name}`;
         labels.set(folder.id, label);
       }
       return label;
     };
-    return folders
-      .map((folder) => ({ id: folder.id, label: labelOf(folder) }))
+    return [...byId.values()]
+      .map((folder) => ({ id: folder.id, label: labelOf(folder), ownerId: folder.ownerId }))
       .sort((a, b) => a.label.localeCompare(b.label));
   }
 
   createFolder(user: User, parentId: string, nameInput: unknown): NodeRecord {
     const name = validateName(nameInput);
     const parent = this.getFolder(user, parentId);
+    this.requireWrite(user, parent, 'add folders to it');
     const id = newId();
     this.deps.db.transaction(() => {
       this.refuseTakenName(parent.id, name);
-      this.deps.nodes.insert({ id, kind: 'folder', parentId: parent.id, ownerId: user.id, name, now: this.deps.clock.now() });
+      // Everything inside a folder belongs to the folder's owner, whoever put it there.
+      this.deps.nodes.insert({ id, kind: 'folder', parentId: parent.id, ownerId: parent.ownerId, name, now: this.deps.clock.now() });
     })();
     return this.deps.nodes.findById(id)!;
   }
@@ -129,10 +190,11 @@ export class FileService {
     return this.commitStaged(staged, () => {
       const name = validateName(nameInput);
       const folder = this.getFolder(user, folderId);
+      this.requireWrite(user, folder, 'add files to it');
       const freeName = firstFreeName(name, (candidate) => this.deps.nodes.isNameTaken(folder.id, candidate));
       const id = newId();
       const now = this.deps.clock.now();
-      this.deps.nodes.insert({ id, kind: 'file', parentId: folder.id, ownerId: user.id, name: freeName, now });
+      this.deps.nodes.insert({ id, kind: 'file', parentId: folder.id, ownerId: folder.ownerId, name: freeName, now });
       this.insertVersion(id, user, staged, kind, now);
       return this.deps.nodes.findById(id)!;
     });
@@ -143,7 +205,7 @@ export class FileService {
     const name = validateName(nameInput);
     const fullName = name.toLowerCase().endsWith(`.${kind}`) ? name : `${name}.${kind}`;
     const checkedName = validateName(fullName);
-    this.getFolder(user, folderId);
+    this.requireWrite(user, this.getFolder(user, folderId), 'add files to it');
     const staged = await this.deps.store.stageBuffer(createBlankDocument(kind));
     return this.addFile(user, folderId, checkedName, staged, 'create');
   }
@@ -152,6 +214,7 @@ export class FileService {
   replaceContent(user: User, fileId: string, staged: StagedBlob, kind: VersionKind = 'upload'): VersionRecord {
     return this.commitStaged(staged, () => {
       const file = this.getFile(user, fileId);
+      this.requireWrite(user, file, 'change its content');
       const versionId = this.insertVersion(file.id, user, staged, kind, this.deps.clock.now());
       return this.deps.versions.findById(versionId)!;
     });
@@ -160,6 +223,7 @@ export class FileService {
   /** Stores an earlier version's content as the newest version (the blob is copied; versions never share one). */
   async restore(user: User, fileId: string, number: number): Promise<VersionRecord> {
     const source = this.getVersion(user, fileId, number);
+    this.requireWrite(user, this.getFile(user, fileId), 'restore a version');
     const staged = await this.deps.store.stage(this.deps.store.createReadStream(source.blobId));
     if (staged.sha256 !== source.sha256) {
       staged.discard();
@@ -201,6 +265,7 @@ export class FileService {
     const name = validateName(nameInput);
     const node = this.getNode(user, id);
     if (node.parentId === null) throw new ValidationError('Your home folder cannot be renamed.', 'name');
+    this.requireWrite(user, node, 'rename it');
     this.deps.db.transaction(() => {
       if (name !== node.name) this.refuseTakenName(node.parentId!, name, node.id);
       this.deps.nodes.updateName(node.id, name, this.deps.clock.now());
@@ -214,8 +279,17 @@ export class FileService {
     }
     const node = this.getNode(user, id);
     if (node.parentId === null) throw new ValidationError('Your home folder cannot be moved.', 'folderId');
+    this.requireWrite(user, node, 'move it');
+    this.requireLeavable(user, node, 'move it elsewhere');
     const target = this.getFolder(user, targetFolderId);
     if (target.id === node.parentId) return node;
+    this.requireWrite(user, target, 'move things into it');
+    if (target.ownerId !== node.ownerId) {
+      throw new ValidationError(
+        `"${node.name}" and the folder "${target.name}" belong to different people, so it cannot be moved there; download it and upload a copy instead.`,
+        'folderId',
+      );
+    }
     if (this.deps.nodes.listPath(target.id).some((ancestor) => ancestor.id === node.id)) {
       throw new ValidationError('A folder cannot be moved into itself or one of its subfolders.', 'folderId');
     }
@@ -226,15 +300,29 @@ export class FileService {
     return this.deps.nodes.findById(id)!;
   }
 
-  /** Throws when a node may never be deleted (the home folder). */
-  assertDeletable(node: NodeRecord): void {
+  /** Throws when this user may not delete the node (the home folder; anything they may not change). */
+  assertDeletable(user: User, node: NodeRecord): void {
     if (node.parentId === null) throw new ValidationError('Your home folder cannot be deleted.');
+    this.requireWrite(user, node, 'delete it');
+    this.requireLeavable(user, node, 'delete it');
+  }
+
+  /**
+   * Throws when the node is the top of what was shared with this user: taking it out of its folder
+   * (moving or deleting it) is for its owner, since the user cannot see that folder.
+   */
+  private requireLeavable(user: User, node: NodeRecord, action: string): void {
+    const parent = node.parentId === null ? undefined : this.deps.nodes.findById(node.parentId);
+    const parentAccess = parent && this.accessTo(user, parent);
+    if (!parentAccess || !canWrite(parentAccess)) {
+      throw new ForbiddenError(`"${node.name}" was shared with you; only its owner can ${action}.`);
+    }
   }
 
   /** Deletes a file, or a folder with everything in it, and then their blobs. */
   remove(user: User, id: string): void {
     const node = this.getNode(user, id);
-    this.assertDeletable(node);
+    this.assertDeletable(user, node);
     let blobIds: string[] = [];
     this.deps.db.transaction(() => {
       blobIds = this.deps.nodes

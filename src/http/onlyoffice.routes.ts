@@ -2,8 +2,8 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { CallbackHandler } from '../domain/callback-handler.js';
-import type { EditorService } from '../domain/editor.js';
 import type { FileService } from '../domain/files.js';
+import type { EditorService, EditorSetup } from '../domain/editor.js';
 import { DomainError, InvalidTokenError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import { DocumentServerFetchError } from '../onlyoffice/document-server-client.js';
 import { verifyDownloadToken } from '../onlyoffice/jwt.js';
@@ -30,9 +30,24 @@ interface OnlyofficeRouteDeps {
   checkFiles: CheckFiles;
 }
 
-const editorQuerySchema = z.object({
+/** The editor page's query: mode, editor type, and `action` (the editor's actionLink, from a mention). */
+export const editorQuerySchema = z.object({
   mode: z.enum(['edit', 'view'], { message: 'mode must be edit or view.' }).optional(),
   type: z.enum(['desktop', 'mobile', 'embedded'], { message: 'type must be desktop, mobile or embedded.' }).optional(),
+  action: z
+    .string({ message: 'action: expected one JSON object.' })
+    .max(2000, 'action: at most 2,000 characters.')
+    .transform((text, context) => {
+      try {
+        const value: unknown = JSON.parse(text);
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+      } catch {
+        // reported below
+      }
+      context.addIssue({ code: 'custom', message: 'action: expected one JSON object.' });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 /**
@@ -165,42 +180,44 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   return router;
 }
 
+/** Renders the full-window editor page, with a CSP that lets in only this app and the Document Server. */
+export function renderEditorPage(res: Response, setup: EditorSetup): void {
+  const dsOrigin = new URL(setup.documentServerUrl).origin;
+  res.set(
+    'Content-Security-Policy',
+    [
+      "default-src 'self'",
+      `script-src 'self' ${dsOrigin}`,
+      `frame-src ${dsOrigin}`,
+      `connect-src 'self' ${dsOrigin}`,
+      "style-src 'self'",
+      "img-src 'self' data:",
+      "object-src 'none'",
+      "base-uri 'self'",
+      "form-action 'self'",
+      "frame-ancestors 'self'",
+    ].join('; '),
+  );
+  res.render('editor', { title: setup.file.name, setup, configJson: jsonForHtml(setup.config), backUrl: setup.backUrl });
+}
+
 /** The editor page and its configuration as JSON, for signed-in users. */
 export function editorRoutes(deps: OnlyofficeRouteDeps): Router {
   const router = Router();
 
   /** The signed editor setup for the file in the URL, from the query and the browser's headers. */
-  const setupFor = (req: Request, fileId: string) =>
-    deps.editor.buildConfig(currentUser(req), fileId, {
-      ...parseInput(editorQuerySchema, req.query),
+  const setupFor = (req: Request, fileId: string) => {
+    const { action, ...query } = parseInput(editorQuerySchema, req.query);
+    return deps.editor.buildConfig(currentUser(req), fileId, {
+      ...query,
+      actionLink: action,
       userAgent: req.get('user-agent'),
       acceptLanguage: req.get('accept-language'),
     });
+  };
 
   router.get('/editor/:fileId', requireUser, (req, res) => {
-    const setup = setupFor(req, String(req.params.fileId));
-    const dsOrigin = new URL(setup.documentServerUrl).origin;
-    res.set(
-      'Content-Security-Policy',
-      [
-        "default-src 'self'",
-        `script-src 'self' ${dsOrigin}`,
-        `frame-src ${dsOrigin}`,
-        `connect-src 'self' ${dsOrigin}`,
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-      ].join('; '),
-    );
-    res.render('editor', {
-      title: setup.file.name,
-      setup,
-      configJson: jsonForHtml(setup.config),
-      backUrl: `/folders/${setup.file.parentId}`,
-    });
+    renderEditorPage(res, setupFor(req, String(req.params.fileId)));
   });
 
   router.get('/api/files/:id/history', requireUser, (req, res) => {

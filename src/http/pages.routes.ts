@@ -2,7 +2,10 @@ import { Router, type Request } from 'express';
 import type { NodeRecord } from '../data/node-repository.js';
 import type { User } from '../data/user-repository.js';
 import type { Services } from '../services.js';
+import { shareRoles } from '../data/share-repository.js';
+import { canWrite, roleLabels, type Access } from '../domain/access.js';
 import { extensionOf } from '../domain/names.js';
+import { editorRights } from '../onlyoffice/permissions.js';
 import { requireAdmin, requireUser } from './middleware/authenticate.js';
 import { parseListingQuery } from './listing-query.js';
 import { encodeCursor } from './presenters.js';
@@ -20,17 +23,31 @@ function param(req: Request, name: string): string {
   return String(req.params[name]);
 }
 
-/** The "Edit/Open in ONLYOFFICE" action a file offers this user, if any. */
-function officeActionFor(services: Services, user: User, node: NodeRecord, unavailable: string | undefined): OfficeAction | undefined {
+/** The "Edit/Review/Comment/Open in ONLYOFFICE" action a file offers someone with this access, if any. */
+function officeActionFor(services: Services, access: Access, node: NodeRecord, unavailable: string | undefined): OfficeAction | undefined {
   if (node.kind !== 'file') return undefined;
   const { format, editable } = services.editor.describe(node);
   if (!format) return undefined;
-  const mayChange = editable && node.ownerId === user.id;
-  const newTab = services.editor.settings()?.openInNewTab ?? false;
+  const settings = services.editor.settings();
+  const rights = editorRights(access, {
+    documentType: format.documentType,
+    editable,
+    wantView: false,
+    comments: settings?.customization.comments ?? true,
+    chat: false,
+  });
+  const newTab = settings?.openInNewTab ?? false;
+  const { edit, review, comment, fillForms } = rights.permissions;
+  const label = edit ? 'Edit' : review ? 'Review' : comment ? 'Comment' : fillForms ? 'Fill in' : 'Open';
   // While the editor cannot work, the button stays but explains why (and its page says so in full).
-  return mayChange
-    ? { mode: 'edit', label: 'Edit in ONLYOFFICE', href: `/editor/${node.id}?mode=edit`, unavailable, newTab }
+  return rights.mayOpenForEditing
+    ? { mode: 'edit', label: `${label} in ONLYOFFICE`, href: `/editor/${node.id}?mode=edit`, unavailable, newTab }
     : { mode: 'view', label: 'Open in ONLYOFFICE', href: `/editor/${node.id}?mode=view`, unavailable, newTab };
+}
+
+/** What the page's buttons may offer for a node. */
+function abilitiesOf(access: Access) {
+  return { canWrite: canWrite(access), canDownload: !access.noDownload, manage: access.manage, role: access.role, roleLabel: roleLabels[access.role] };
 }
 
 interface OfficeAction {
@@ -40,6 +57,18 @@ interface OfficeAction {
   unavailable?: string;
   /** Open the editor in a new tab (an admin setting). */
   newTab: boolean;
+}
+
+/**
+ * How the first breadcrumb reads: "Home" in one's own tree, "<Owner>'s files" for an admin looking at
+ * someone else's, and nothing when the path starts at a folder shared with the user (the page then
+ * starts the trail with "Shared with me").
+ */
+function rootLabelOf(services: Services, user: User, path: NodeRecord[]): string | undefined {
+  const root = path[0];
+  if (!root || root.parentId !== null) return undefined;
+  if (root.ownerId === user.id) return 'Home';
+  return `Files of ${services.repositories.users.findById(root.ownerId)?.displayName ?? 'another user'}`;
 }
 
 /** What admins should know about the Document Server connection, shown above the file list. */
@@ -79,6 +108,7 @@ export function pageRoutes(services: Services): Router {
     const listing = searching
       ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
       : files.listFolder(user, param(req, 'id'), page);
+    const folderAccess = files.getAccess(user, listing.folder);
     const base = searching ? '/search' : `/folders/${listing.folder.id}`;
     const unavailable = services.editor.unavailableReason();
     const editing = services.editor.editingStatus(listing.page.items.filter((item) => item.kind === 'file').map((item) => item.id));
@@ -93,13 +123,20 @@ export function pageRoutes(services: Services): Router {
       searching,
       query: text ?? '',
       folder: listing.folder,
+      folderAccess: abilitiesOf(folderAccess),
       path: listing.path,
-      items: listing.page.items.map((item) => ({
-        ...item,
-        extension: item.kind === 'file' ? extensionOf(item.name) : '',
-        office: officeActionFor(services, user, item, unavailable),
-        editing: editing.get(item.id),
-      })),
+      rootLabel: rootLabelOf(services, user, listing.path),
+      items: listing.page.items.map((item) => {
+        // Children of a folder one owns are one's own: only shared folders need a lookup per row.
+        const access = folderAccess.via === 'share' || searching ? files.getAccess(user, item) : folderAccess;
+        return {
+          ...item,
+          extension: item.kind === 'file' ? extensionOf(item.name) : '',
+          office: officeActionFor(services, access, item, unavailable),
+          editing: editing.get(item.id),
+          abilities: { ...abilitiesOf(access), leave: item.ownerId === user.id || folderAccess.via !== 'share' || canWrite(folderAccess) },
+        };
+      }),
       documentServerNotice: documentServerNotice(services, user),
       total: listing.total,
       sort: raw.sort,
@@ -109,20 +146,49 @@ export function pageRoutes(services: Services): Router {
       nextLink: listing.page.next ? listingLink(base, { ...keep, cursor: encodeCursor(listing.page.next)! }) : undefined,
       previousLink: listing.page.previous ? listingLink(base, { ...keep, cursor: encodeCursor(listing.page.previous)! }) : undefined,
       folders: files.listFolderChoices(user),
+      roles: shareRoles.map((role) => ({ value: role, label: roleLabels[role] })),
     });
   });
 
   router.get('/files/:id', requireUser, (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    const access = files.getAccess(user, file);
+    const path = files.visiblePath(user, file);
     res.render('file', {
       title: file.name,
       file: { ...file, extension: extensionOf(file.name) },
-      office: officeActionFor(services, user, file, services.editor.unavailableReason()),
+      abilities: abilitiesOf(access),
+      office: officeActionFor(services, access, file, services.editor.unavailableReason()),
       editing: services.editor.editingStatus([file.id]).get(file.id),
-      path: files.getPath(file),
+      path,
+      rootLabel: rootLabelOf(services, user, path),
       versions: files.listVersions(user, file.id),
+      shares: services.sharing.listShares(user, file),
+      links: access.manage ? services.sharing.listLinks(user, file) : [],
+      owner: services.repositories.users.findById(file.ownerId),
+      roles: shareRoles.map((role) => ({ value: role, label: roleLabels[role] })),
     });
+  });
+
+  router.get('/shared', requireUser, (req, res) => {
+    const user = currentUser(req);
+    res.render('shared', {
+      title: 'Shared with me',
+      items: services.sharing.sharedWithMe(user).map(({ share, node }) => ({
+        ...node,
+        extension: node.kind === 'file' ? extensionOf(node.name) : '',
+        roleLabel: roleLabels[share.role],
+        noDownload: share.noDownload,
+        sharedAt: share.createdAt,
+      })),
+    });
+  });
+
+  router.get('/notifications', requireUser, (req, res) => {
+    const user = currentUser(req);
+    const notifications = services.sharing.notificationsOf(user);
+    res.render('notifications', { title: 'Notifications', notifications });
   });
 
   router.get('/users', requireAdmin, (_req, res) => {

@@ -1,4 +1,8 @@
 import type { ApiToken } from '../data/api-token-repository.js';
+import type { NotificationRecord } from '../data/notification-repository.js';
+import type { ListedShare } from '../data/share-repository.js';
+import type { Access } from '../domain/access.js';
+import type { LinkEntry, ShareEntry } from '../domain/sharing.js';
 import type { ListedNode, NodeRecord, Page, PageCursor } from '../data/node-repository.js';
 import type { User } from '../data/user-repository.js';
 import type { VersionRecord } from '../data/version-repository.js';
@@ -64,5 +68,52 @@ export function presentApiToken(token: ApiToken) {
     name: token.name,
     createdAt: iso(token.createdAt),
     lastUsedAt: token.lastUsedAt === null ? null : iso(token.lastUsedAt),
+  };
+}
+
+/** What the caller may do with a node. */
+export function presentAccess(access: Access) {
+  const writer = access.role === 'owner' || access.role === 'editor';
+  return { role: access.role, manage: access.manage, canWrite: writer, canDownload: !access.noDownload };
+}
+
+export function presentShare(share: ShareEntry) {
+  return {
+    id: share.id,
+    user: { id: share.userId, username: share.username, displayName: share.displayName },
+    role: share.role,
+    noDownload: share.noDownload,
+    inheritedFrom: share.inheritedFrom,
+    createdAt: iso(share.createdAt),
+  };
+}
+
+/** A share as "Shared with me" lists it: the node, who shared it and how. */
+export function presentSharedWithMe(share: ListedShare, node: NodeRecord | ListedNode) {
+  return { ...presentNode(node), role: share.role, noDownload: share.noDownload, sharedAt: iso(share.createdAt) };
+}
+
+export function presentLink(link: LinkEntry) {
+  return {
+    id: link.id,
+    role: link.role,
+    noDownload: link.noDownload,
+    hasPassword: link.hasPassword,
+    expiresAt: link.expiresAt === null ? null : iso(link.expiresAt),
+    expired: link.expired,
+    createdAt: iso(link.createdAt),
+  };
+}
+
+export function presentNotification(notification: NotificationRecord) {
+  return {
+    id: notification.id,
+    kind: notification.kind,
+    message: notification.message,
+    link: notification.link,
+    from: notification.actorId === null ? null : { id: notification.actorId, name: notification.actorName },
+    file: notification.nodeId === null ? null : { id: notification.nodeId, name: notification.nodeName },
+    read: notification.readAt !== null,
+    createdAt: iso(notification.createdAt),
   };
 }

@@ -4,7 +4,7 @@ import type { Services } from '../../services.js';
 import type { FileStore, StagedBlob } from '../../storage/file-store.js';
 import { UnsupportedMediaTypeError, ValidationError } from '../../errors.js';
 import { parseListingQuery } from '../listing-query.js';
-import { presentNode, presentPage, presentVersion } from '../presenters.js';
+import { presentAccess, presentNode, presentPage, presentVersion } from '../presenters.js';
 import { currentUser } from '../request-context.js';
 import { sendVersion } from '../send-content.js';
 import type { Uploads } from '../uploads.js';
@@ -72,6 +72,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const presented = presentPage(listing.page);
     res.json({
       folder: presentNode(listing.folder),
+      access: presentAccess(files.getAccess(user, listing.folder)),
       path: listing.path.map(presentNode),
       total: listing.total,
       ...presented,
@@ -107,20 +108,22 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const version = files.getVersion(user, file.id);
     const editing = services.editor.editingStatus([file.id]).get(file.id) ?? null;
     res.json({
-      file: { ...presentNode(file), version: presentVersion(version), editing },
-      path: files.getPath(file).map(presentNode),
+      file: { ...presentNode(file), version: presentVersion(version), editing, access: presentAccess(files.getAccess(user, file)) },
+      path: files.visiblePath(user, file).map(presentNode),
     });
   });
 
   router.get('/files/:id/content', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    files.requireDownload(user, file);
     await sendVersion(res, store, files.getVersion(user, file.id), file.name);
   });
 
   router.put('/files/:id/content', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    files.requireWrite(user, file, 'change its content');
     // The general JSON and form parsers have already consumed such bodies; refusing them beats
     // storing an empty version.
     if (req.is(['application/json', 'application/x-www-form-urlencoded'])) {
@@ -161,7 +164,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const user = currentUser(req);
     const id = param(req, 'id');
     const node = req.path.startsWith('/files/') ? files.getFile(user, id) : files.getFolder(user, id);
-    files.assertDeletable(node);
+    files.assertDeletable(user, node);
     await services.sessions.release(files.listFilesBelow(node), { force: isForced(req), action: 'deleting it' });
     files.remove(user, id);
     res.status(204).end();
@@ -175,6 +178,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.get('/files/:id/versions/:number/content', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    files.requireDownload(user, file);
     const number = parseInput(versionNumberSchema, req.params.number);
     await sendVersion(res, store, files.getVersion(user, file.id, number), file.name);
   });
@@ -183,6 +187,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
     const number = parseInput(versionNumberSchema, req.params.number);
+    files.requireWrite(user, file, 'restore a version');
     files.getVersion(user, file.id, number);
     await services.sessions.release([file], { force: isForced(req), action: 'restoring an earlier version' });
     const version = await files.restore(user, file.id, number);
@@ -192,6 +197,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.post('/files/:id/forcesave', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
+    files.requireWrite(user, file, 'save it');
     const outcome = await services.sessions.forceSave(file, user);
     res.status(outcome.started ? 202 : 200).json(outcome);
   });
@@ -218,7 +224,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
   router.get('/folders/:id', (req, res) => {
     const user = currentUser(req);
     const folder = files.getFolder(user, param(req, 'id'));
-    res.json({ folder: presentNode(folder), path: files.getPath(folder).map(presentNode) });
+    res.json({ folder: presentNode(folder), access: presentAccess(files.getAccess(user, folder)), path: files.visiblePath(user, folder).map(presentNode) });
   });
 
   router.post('/folders', (req, res) => {
