@@ -71,6 +71,34 @@
     };
   }
 
+  /** Mentions: the people who can open this file, and a notification for each one mentioned. */
+  function mentionEvents() {
+    const base = '/api/files/' + encodeURIComponent(fileId);
+    let people = null;
+    return {
+      onRequestUsers: function (event) {
+        const kind = event && event.data ? event.data.c : undefined;
+        const load = people ? Promise.resolve(people) : api('GET', base + '/people').then(function (data) { people = data.people; return people; });
+        load.then(
+          function (list) {
+            // The editor matches people by "email"; usernames are this DMS's unique handles.
+            window.docEditor.setUsers({
+              c: kind,
+              users: list.map(function (person) { return { id: person.id, email: person.username, name: person.displayName }; }),
+            });
+          },
+          function (error) { console.warn('Could not load the people for mentions:', error.message); },
+        );
+      },
+      onRequestSendNotify: function (event) {
+        const data = event.data || {};
+        api('POST', base + '/mentions', { emails: data.emails || [], message: String(data.message || ''), actionLink: data.actionLink || undefined }).catch(
+          function (error) { console.warn('Could not notify the people mentioned:', error.message); },
+        );
+      },
+    };
+  }
+
   function start() {
     const apiUrl = frame.dataset.apiUrl;
     if (typeof window.DocsAPI === 'undefined' || typeof window.DocsAPI.DocEditor !== 'function') {
@@ -98,9 +126,10 @@
         console.warn('ONLYOFFICE editor error', data.errorCode, data.errorDescription);
       },
     };
-    Object.assign(config.events, historyEvents());
-    if (frame.dataset.canEdit !== 'true') {
-      delete config.events.onRequestEditRights;
+    // Guests (public links) have no account: no history, mentions, renaming or restoring.
+    if (frame.dataset.guest !== 'true') Object.assign(config.events, historyEvents(), mentionEvents());
+    if (frame.dataset.canEdit !== 'true') delete config.events.onRequestEditRights;
+    if (frame.dataset.canWrite !== 'true') {
       delete config.events.onRequestRestore;
       delete config.events.onRequestRename;
     }

@@ -192,7 +192,9 @@ export function pageRoutes(services: Services): Router {
   });
 
   router.get('/users', requireAdmin, (_req, res) => {
-    res.render('users', { title: 'Users', users: accounts.listUsers() });
+    // Admins may reach everyone's files (to manage their sharing, say): each row links to a home folder.
+    const users = accounts.listUsers().map((account) => ({ ...account, homeId: services.repositories.nodes.findHome(account.id)?.id }));
+    res.render('users', { title: 'Users', users });
   });
 
   router.get('/account', requireUser, (req, res) => {

@@ -88,8 +88,10 @@ export function publicLinkRoutes(services: Services, store: FileStore, config: C
     const open = unlockedLink(req, res);
     if (!open) return;
     const { action: _action, name: nameInput, ...query } = parseInput(editorQuerySchema.extend({ name: guestNameSchema }), req.query);
-    const name = nameInput ?? '';
-    if (name) res.cookie(guestNameCookie, name, cookieOptions('/s/', 30 * 24 * 3600_000));
+    // A name given now is remembered for the next visit; without one, the remembered name is used.
+    const remembered = guestNameSchema.safeParse((req.cookies as Record<string, unknown>)[guestNameCookie]);
+    const name = nameInput || (remembered.success ? (remembered.data ?? '') : '');
+    if (nameInput) res.cookie(guestNameCookie, nameInput, cookieOptions('/s/', 30 * 24 * 3600_000));
     let guestId = (req.cookies as Record<string, unknown>)[guestCookie];
     if (typeof guestId !== 'string' || !guestIdPattern.test(guestId)) {
       guestId = crypto.randomBytes(12).toString('base64url');
