@@ -310,7 +310,7 @@ document.addEventListener('keydown', (event) => {
   const target = event.target;
   if (!(target instanceof HTMLElement) || !target.classList.contains('name-link')) return;
   const row = target.closest('tr[data-id]');
-  if (!row) return;
+  if (!row || row.dataset.canWrite !== 'true') return;
   if (event.key === 'F2') {
     event.preventDefault();
     startRename(nodeOfRow(row));
