@@ -46,7 +46,8 @@ async function loadShares() {
     who.append(element('span', 'share-name', share.user.displayName), element('span', 'share-sub', `@${share.user.username}${share.noDownload ? ' · no download' : ''}`));
     item.append(who);
     if (share.inheritedFrom || !canManage) {
-      const note = share.inheritedFrom ? `${roleLabels[share.role]} · via folder “${share.inheritedFrom.name}”` : roleLabels[share.role];
+      const via = share.inheritedFrom && (share.inheritedFrom.name ? `via folder “${share.inheritedFrom.name}”` : 'via a folder above');
+      const note = via ? `${roleLabels[share.role]} · ${via}` : roleLabels[share.role];
       item.append(element('span', 'share-role-text', note));
     } else {
       item.append(

@@ -82,6 +82,35 @@ describe('taking access away closes the person out of the editor', () => {
     expect(config.editorConfig.mode).toBe('view');
   });
 
+  it('moving a file out of a shared folder drops the sharees editing it', async () => {
+    const folder = (await as(alice, 'post', '/api/folders').send({ name: 'Team' })).body.folder.id;
+    const id = (await as(alice, 'post', '/api/files').field('folderId', folder).attach('file', fixture('sample.docx'), 'Plan.docx')).body.file.id;
+    await as(alice, 'post', `/api/folders/${folder}/shares`).send({ username: 'bob', role: 'editor' });
+    const session = await join(alice, id);
+    await join(bob, id, session);
+    const home = (await as(alice, 'get', '/api/folders/home')).body.folder.id;
+    expect((await t.request.patch(`/api/files/${id}`).set('Cookie', alice.cookie).set('X-CSRF-Token', alice.csrfToken).send({ folderId: home })).status).toBe(200);
+    await ds.settled();
+    expect(session.dropped).toEqual([bob.user.id]);
+    expect(session.editors).toEqual([alice.user.id]);
+  });
+
+  it('when the Document Server cannot close someone out, the session ends: its later saves cannot change the file', async () => {
+    const id = await upload();
+    const share = (await as(alice, 'post', `/api/files/${id}/shares`).send({ username: 'bob', role: 'editor' })).body.share;
+    const session = await join(bob, id);
+    ds.onCommand = (claims) => (claims.c === 'drop' ? { key: claims.key, error: 6 } : undefined);
+    expect((await as(alice, 'delete', `/api/files/${id}/shares/${share.id}`)).status).toBe(204);
+    expect((await as(alice, 'get', `/api/editing?ids=${id}`)).body.editing).toEqual({});
+    // Bob is still connected to the Document Server; what his session saves is kept aside, not as the file.
+    session.edit(bob.user.id, Buffer.from('written after losing access'));
+    await session.disconnect(bob.user.id);
+    await ds.settled();
+    const versions = (await as(alice, 'get', `/api/files/${id}/versions`)).body.versions;
+    expect(versions.map((version: { kind: string }) => version.kind)).toEqual(['recovered', 'upload']);
+    expect((await as(alice, 'get', `/api/files/${id}`)).body.file.version.number).toBe(1);
+  });
+
   it('revoking a link drops the guests who came by it, not the signed-in editors', async () => {
     const id = await upload();
     const made = (await as(alice, 'post', `/api/files/${id}/links`).send({ role: 'editor' })).body.link;

@@ -339,6 +339,39 @@ describe('mentions and notifications', () => {
     expect((await call('owner', 'get', '/api/notifications')).body.unread).toBe(0);
   });
 
+  it('only people who may comment can mention others', async () => {
+    const response = await call('viewer', 'post', `/api/files/${docx}/mentions`).send({ emails: ['alice'], message: 'hello' });
+    expect(response.status).toBe(403);
+    expect(response.body.error.message).toMatch(/only people who may comment can mention/);
+  });
+
+  it('a notification stops naming a file its reader can no longer open', async () => {
+    const id = await upload(team, 'Private plan.docx', fixture('sample.docx'));
+    const share = (await call('owner', 'post', `/api/files/${id}/shares`).send({ username: 'sam', role: 'viewer' })).body.share;
+    const named = (await call('stranger', 'get', '/api/notifications')).body.notifications.find((entry: { file: { id: string } | null }) => entry.file?.id === id);
+    expect(named).toMatchObject({ file: { name: 'Private plan.docx' }, link: `/files/${id}` });
+    await call('owner', 'delete', `/api/files/${id}/shares/${share.id}`);
+    await call('owner', 'patch', `/api/files/${id}`).send({ name: 'Layoffs 2027.docx' });
+    const { notifications } = (await call('stranger', 'get', '/api/notifications')).body;
+    expect(JSON.stringify(notifications)).not.toContain('Layoffs');
+    expect(notifications.find((entry: { message: string }) => entry.message.includes('Private plan.docx'))).toMatchObject({ file: null, link: null });
+  });
+
+  it('a share list names a folder above only to those who may see it', async () => {
+    const secretFolder = (await call('owner', 'post', '/api/folders').send({ name: 'Secret Acquisition Plans' })).body.folder.id;
+    const id = await upload(secretFolder, 'Memo.docx', fixture('sample.docx'));
+    await call('owner', 'post', `/api/folders/${secretFolder}/shares`).send({ username: 'carl', role: 'viewer' });
+    await call('owner', 'post', `/api/files/${id}/shares`).send({ username: 'sam', role: 'viewer' });
+    const seenBySam = (await call('stranger', 'get', `/api/files/${id}/shares`)).body.shares;
+    expect(JSON.stringify(seenBySam)).not.toContain('Secret Acquisition');
+    expect(seenBySam.find((share: { user: { username: string } }) => share.user.username === 'carl').inheritedFrom).toEqual({ id: null, name: null });
+    const seenByCarl = (await call('commenter', 'get', `/api/files/${id}/shares`)).body.shares;
+    expect(seenByCarl.find((share: { user: { username: string } }) => share.user.username === 'carl').inheritedFrom).toEqual({ id: secretFolder, name: 'Secret Acquisition Plans' });
+    const page = await call('stranger', 'get', `/files/${id}`);
+    expect(page.text).not.toContain('Secret Acquisition');
+    expect(page.text).toContain('via a folder above');
+  });
+
   it('a new share notifies the person it is shared with', async () => {
     const { notifications } = (await call('viewer', 'get', '/api/notifications')).body;
     expect(notifications.some((entry: { kind: string; message: string }) => entry.kind === 'share' && entry.message === 'Alice shared "Team" with you as viewer.')).toBe(true);
@@ -439,6 +472,30 @@ describe('public links', () => {
     expect((await t.request.get(`${link.path}/download`)).status).toBe(404);
     expect((await call('owner', 'delete', `/api/files/${docx}/links/${link.id}`)).status).toBe(404);
     expect((await t.request.get('/s/not-a-real-token')).status).toBe(404);
+  });
+
+  it('counts every password guess, even sent at once, and stops after ten', async () => {
+    const link = await makeLink({ role: 'viewer', password: 'the right one' });
+    const landing = await t.request.get(link.path);
+    const csrfCookie = ([] as string[]).concat(landing.headers['set-cookie'] ?? []).map((cookie) => cookie.split(';')[0]).join('; ');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(landing.text)![1]!;
+    const guess = (password: string) => t.request.post(link.path).set('Cookie', csrfCookie).type('form').send({ _csrf: csrf, password });
+    const answers = await Promise.all(Array.from({ length: 15 }, (_, index) => guess(`guess ${index}`)));
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses.filter((status) => status === 401)).toHaveLength(10);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(5);
+    // Blocked means blocked, even for the right password.
+    const right = await guess('the right one');
+    expect(right.status).toBe(429);
+    expect(right.headers['retry-after']).toMatch(/^\d+$/);
+  });
+
+  it('a forged guest cookie is ignored: the guest gets an id of their own', async () => {
+    const link = await makeLink({ role: 'viewer' });
+    const page = await t.request.get(`${link.path}/editor`).set('Cookie', 'dms_guest=AAAAAAAAAAAAAAAA');
+    const config = embeddedConfig(page.text);
+    expect(config.editorConfig.user.id).toMatch(new RegExp(`^g-${link.id}-[\\w-]{16}$`));
+    expect(config.editorConfig.user.id.endsWith('AAAAAAAAAAAAAAAA')).toBe(false);
   });
 
   it('a signed-in stranger opening a link is a guest too, and gains no access to the file itself', async () => {

@@ -78,22 +78,34 @@ export class EditingSessions {
    * leaving everyone else editing. `who` picks, per session, the editors to drop; returns how many
    * were asked to leave.
    */
-  async dropEditors(files: NodeRecord[], who: (editorId: string, file: NodeRecord) => boolean): Promise<number> {
+  async dropEditors(files: NodeRecord[], who: (editorId: string, file: NodeRecord) => boolean): Promise<{ dropped: number; ended: number }> {
     let dropped = 0;
-    for (const file of files) {
-      const session = this.findOpen(file.id);
-      if (!session) continue;
-      const users = [...new Set(session.editors)].filter((id) => who(id, file));
-      if (users.length === 0) continue;
-      try {
-        const answer = await this.command({ c: 'drop', key: session.key, users });
-        if (Number(answer.error) !== 0) this.deps.logger.warn({ key: session.key, answer }, 'drop answered an error');
-        else dropped += users.length;
-      } catch (error) {
-        this.deps.logger.warn({ err: error, key: session.key }, 'could not drop editors who lost access');
-      }
-    }
-    return dropped;
+    let ended = 0;
+    await Promise.all(
+      files.map(async (file) => {
+        const session = this.findOpen(file.id);
+        if (!session) return;
+        const users = [...new Set(session.editors)].filter((id) => who(id, file));
+        if (users.length === 0) return;
+        try {
+          const answer = await this.command({ c: 'drop', key: session.key, users });
+          const error = Number(answer.error);
+          // 1: the Document Server no longer knows the key, so nobody is in it.
+          if (error === 0 || error === 1) {
+            dropped += users.length;
+            return;
+          }
+          this.deps.logger.warn({ key: session.key, answer }, 'drop answered an error');
+        } catch (error) {
+          this.deps.logger.warn({ err: error, key: session.key }, 'could not drop editors who lost access');
+        }
+        // They could not be closed out, so the session ends for everyone: its key is retired and
+        // whatever it still saves is kept as a "recovered" version, never as the file's content.
+        this.retire(file.id, session.key);
+        ended += 1;
+      }),
+    );
+    return { dropped, ended };
   }
 
   /** Retires a key: its session can no longer change the file (late saves are kept as "recovered"). */

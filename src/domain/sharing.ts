@@ -7,9 +7,9 @@ import type { ListedNode, NodeRecord, NodeRepository } from '../data/node-reposi
 import type { NotificationRecord, NotificationRepository } from '../data/notification-repository.js';
 import type { ListedShare, ShareLinkRecord, ShareRecord, ShareRepository, ShareRole } from '../data/share-repository.js';
 import type { User, UserRepository } from '../data/user-repository.js';
-import { GoneError, NotFoundError, TooManyRequestsError, UnauthenticatedError, ValidationError } from '../errors.js';
+import { ForbiddenError, GoneError, NotFoundError, TooManyRequestsError, UnauthenticatedError, ValidationError } from '../errors.js';
 import { hashToken, newId, newSecretToken } from '../ids.js';
-import { combineShares, isDowngrade, roleLabels, type Access } from './access.js';
+import { atLeast, isDowngrade, roleLabels, type Access } from './access.js';
 import type { EditingSessions } from './editing-sessions.js';
 import type { FileService } from './files.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -27,9 +27,12 @@ interface SharingDeps {
   notifications: NotificationRepository;
 }
 
-/** A share as a share list shows it; `inheritedFrom` names the folder above when it comes from there. */
+/**
+ * A share as a share list shows it; `inheritedFrom` is set when it comes from a folder above, and names
+ * that folder when the viewer of the list may see it.
+ */
 export interface ShareEntry extends ListedShare {
-  inheritedFrom: { id: string; name: string } | null;
+  inheritedFrom: { id: string; name: string } | { id: null; name: null } | null;
 }
 
 /** A public link as its manager sees it (the token is shown only once, when the link is made). */
@@ -42,6 +45,9 @@ export interface LinkEntry {
   expired: boolean;
   createdAt: number;
 }
+
+/** The people in each open editing session below a node, with the access they had. */
+export type EditorSnapshot = Array<{ fileId: string; editors: Map<string, { user: User; access: Access }> }>;
 
 /** A link that works now, and the file behind it. */
 export interface OpenLink {
@@ -63,16 +69,34 @@ export function guestUserId(linkId: string, guestId: string): string {
  * editing sessions, with the Document Server's `drop` command.
  */
 export class SharingService {
-  private readonly passwordThrottle = new RateLimiterMemory({ points: 9, duration: 900, blockDuration: 300 });
+  // Wrong link passwords: 10 per link per 15 minutes, then 5 minutes' wait; 30 per address.
+  private readonly passwordThrottles = [
+    { limiter: new RateLimiterMemory({ points: 10, duration: 900, blockDuration: 300 }), keyOf: (link: ShareLinkRecord) => `link:${link.id}` },
+    { limiter: new RateLimiterMemory({ points: 30, duration: 900, blockDuration: 900 }), keyOf: (_: ShareLinkRecord, address: string) => `address:${address}` },
+  ];
+  // Mention notifications: 60 people a minute per sender.
+  private readonly mentionThrottle = new RateLimiterMemory({ points: 60, duration: 60 });
 
   constructor(private readonly deps: SharingDeps) {}
 
-  /** The shares of a node and of the folders above it; anyone who can see the node can see who else can. */
+  /**
+   * The shares of a node and of the folders above it; anyone who can see the node can see who else can.
+   * A folder above is named only to those who may see it.
+   */
   listShares(user: User, node: NodeRecord): ShareEntry[] {
     this.deps.files.getAccess(user, node);
+    const visible = new Map<string, boolean>();
+    const canSee = (id: string) => {
+      if (!visible.has(id)) {
+        const folder = this.deps.nodes.findById(id);
+        visible.set(id, folder !== undefined && this.deps.files.accessTo(user, folder) !== undefined);
+      }
+      return visible.get(id)!;
+    };
     return this.deps.shares.listOnPath(node.id).map((share) => ({
       ...share,
-      inheritedFrom: share.nodeId === node.id ? null : { id: share.nodeId, name: share.nodeName },
+      nodeName: share.nodeId === node.id || canSee(share.nodeId) ? share.nodeName : '',
+      inheritedFrom: share.nodeId === node.id ? null : canSee(share.nodeId) ? { id: share.nodeId, name: share.nodeName } : { id: null, name: null },
     }));
   }
 
@@ -87,7 +111,7 @@ export class SharingService {
     if (!target) throw new ValidationError(`There is no user named "${input.username}".`, 'username');
     if (target.disabled) throw new ValidationError(`The account "${target.username}" is disabled.`, 'username');
     if (target.id === node.ownerId) throw new ValidationError(`${target.displayName} owns "${node.name}" already.`, 'username');
-    const before = this.accessBelow(target, node);
+    const before = this.snapshotEditors(node);
     const now = this.deps.clock.now();
     let created = false;
     const share = this.deps.db.transaction(() => {
@@ -108,7 +132,7 @@ export class SharingService {
       }
       return saved;
     })();
-    await this.dropWhoLostAccess(target, before);
+    await this.dropWhoLostAccess(before);
     return { share, created };
   }
 
@@ -117,29 +141,38 @@ export class SharingService {
     this.deps.files.requireManage(user, node);
     const share = this.deps.shares.findById(shareId);
     if (!share || share.nodeId !== node.id) throw new NotFoundError(`"${node.name}" has no such share.`);
-    const target = this.deps.users.findById(share.userId);
-    const before = target ? this.accessBelow(target, node) : new Map<string, Access>();
+    const before = this.snapshotEditors(node);
     this.deps.shares.delete(share.id);
-    if (target) await this.dropWhoLostAccess(target, before);
+    await this.dropWhoLostAccess(before);
   }
 
-  /** What `person` may do with each file below `node` that is open in the editor now. */
-  private accessBelow(person: User, node: NodeRecord): Map<string, Access> {
-    const result = new Map<string, Access>();
+  /**
+   * Who is in the open editing sessions below a node and what they may do now, to compare with after a
+   * change of shares or a move. Guests are left out: their access comes from a link to the file itself.
+   */
+  snapshotEditors(node: NodeRecord): EditorSnapshot {
+    const snapshot: EditorSnapshot = [];
     for (const file of this.deps.files.listFilesBelow(node)) {
-      if (!this.deps.sessions.findOpen(file.id)) continue;
-      const access = combineShares(this.deps.shares.listForUserOnPath(person.id, file.id));
-      if (access) result.set(file.id, access);
+      const session = this.deps.sessions.findOpen(file.id);
+      if (!session) continue;
+      const editors = new Map<string, { user: User; access: Access }>();
+      for (const id of new Set(session.editors)) {
+        const user = this.deps.users.findById(id);
+        const access = user && this.deps.files.accessTo(user, file);
+        if (user && access) editors.set(id, { user, access });
+      }
+      if (editors.size > 0) snapshot.push({ fileId: file.id, editors });
     }
-    return result;
+    return snapshot;
   }
 
-  private async dropWhoLostAccess(person: User, before: Map<string, Access>): Promise<void> {
-    const files = [...before.keys()].map((id) => this.deps.nodes.findById(id)).filter((file): file is NodeRecord => file !== undefined);
+  /** Closes out of the editor everyone in the snapshot who now has less access than they had then. */
+  async dropWhoLostAccess(before: EditorSnapshot): Promise<void> {
+    const byFile = new Map(before.map((entry) => [entry.fileId, entry.editors]));
+    const files = before.map((entry) => this.deps.nodes.findById(entry.fileId)).filter((file): file is NodeRecord => file !== undefined);
     await this.deps.sessions.dropEditors(files, (editorId, file) => {
-      if (editorId !== person.id) return false;
-      const after = this.deps.files.accessTo(person, file);
-      return isDowngrade(before.get(file.id)!, after);
+      const was = byFile.get(file.id)?.get(editorId);
+      return was !== undefined && isDowngrade(was.access, this.deps.files.accessTo(was.user, file));
     });
   }
 
@@ -222,18 +255,24 @@ export class SharingService {
    * link's password cannot be guessed by many machines at once: after 10 within 15 minutes the link
    * waits 5 minutes between tries.
    */
-  async unlockLink(link: ShareLinkRecord, password: unknown): Promise<void> {
-    const key = `link:${link.id}`;
-    const state = await this.passwordThrottle.get(key);
-    if (state && state.consumedPoints > this.passwordThrottle.points && state.msBeforeNext > 0) {
-      const seconds = Math.ceil(state.msBeforeNext / 1000);
-      throw new TooManyRequestsError(`Too many wrong passwords for this link; try again in ${seconds} seconds.`, seconds);
+  async unlockLink(link: ShareLinkRecord, password: unknown, address: string): Promise<void> {
+    // Every attempt is counted before the (slow) check, so parallel guesses cannot slip past the
+    // limit; a right password gives its attempt back.
+    const counted: Array<{ limiter: RateLimiterMemory; key: string }> = [];
+    for (const { limiter, keyOf } of this.passwordThrottles) {
+      const key = keyOf(link, address);
+      try {
+        await limiter.consume(key);
+        counted.push({ limiter, key });
+      } catch (rejection) {
+        for (const entry of counted) await entry.limiter.reward(entry.key).catch(() => undefined);
+        const seconds = Math.max(1, Math.ceil(((rejection as { msBeforeNext?: number }).msBeforeNext ?? 60_000) / 1000));
+        throw new TooManyRequestsError(`Too many wrong passwords for this link; try again in ${seconds} seconds.`, seconds);
+      }
     }
     const matches = typeof password === 'string' && link.passwordHash !== null && (await verifyPassword(password, link.passwordHash));
-    if (!matches) {
-      await this.passwordThrottle.consume(key).catch(() => undefined);
-      throw new UnauthenticatedError(typeof password === 'string' && password !== '' ? 'Wrong password.' : 'Enter the password for this link.');
-    }
+    if (!matches) throw new UnauthenticatedError(typeof password === 'string' && password !== '' ? 'Wrong password.' : 'Enter the password for this link.');
+    for (const entry of counted) await entry.limiter.reward(entry.key).catch(() => undefined);
   }
 
   /**
@@ -250,6 +289,25 @@ export class SharingService {
     const expected = Buffer.from(this.linkPass(link));
     const actual = Buffer.from(presented);
     return actual.length === expected.length && crypto.timingSafeEqual(actual, expected);
+  }
+
+  /** A guest's id with its signature, for the guest cookie. */
+  signGuestCookie(guestId: string): string {
+    return `${guestId}.${this.guestSignature(guestId)}`;
+  }
+
+  /** The guest id in a guest cookie, if the cookie is one this app signed. */
+  verifyGuestCookie(value: unknown): string | undefined {
+    if (typeof value !== 'string') return undefined;
+    const [guestId, signature] = value.split('.');
+    if (!guestId || !signature || !/^[A-Za-z0-9_-]{16}$/.test(guestId)) return undefined;
+    const expected = Buffer.from(this.guestSignature(guestId));
+    const actual = Buffer.from(signature);
+    return actual.length === expected.length && crypto.timingSafeEqual(actual, expected) ? guestId : undefined;
+  }
+
+  private guestSignature(guestId: string): string {
+    return crypto.createHmac('sha256', this.deps.appSecret).update(`guest\0${guestId}`).digest('base64url');
   }
 
   /** The people who can open a file (its owner and everyone it is shared with), for the editor's mentions. */
@@ -271,8 +329,17 @@ export class SharingService {
    * Records a mention from the editor (`onRequestSendNotify`) for each mentioned person who can open the
    * file; returns who was notified and who was not (unknown, or without access).
    */
-  notifyMention(user: User, file: NodeRecord, input: { usernames: string[]; message: string; actionLink?: Record<string, unknown> }): { notified: string[]; skipped: string[] } {
-    this.deps.files.getAccess(user, file);
+  async notifyMention(user: User, file: NodeRecord, input: { usernames: string[]; message: string; actionLink?: Record<string, unknown> }): Promise<{ notified: string[]; skipped: string[] }> {
+    const access = this.deps.files.getAccess(user, file);
+    // Mentions come from comments: only those who may comment (or edit) can send them.
+    if (!atLeast(access.role, 'commenter')) {
+      throw new ForbiddenError(`"${file.name}" is shared with you as ${roleLabels[access.role]}; only people who may comment can mention others.`);
+    }
+    try {
+      await this.mentionThrottle.consume(`user:${user.id}`, input.usernames.length);
+    } catch {
+      throw new TooManyRequestsError('Too many mentions in a short time; wait a minute and try again.', 60);
+    }
     const notified: string[] = [];
     const skipped: string[] = [];
     const link = `/editor/${file.id}${input.actionLink ? `?action=${encodeURIComponent(JSON.stringify(input.actionLink))}` : ''}`;
@@ -300,8 +367,13 @@ export class SharingService {
     return { notified, skipped };
   }
 
+  /** The user's recent notifications; a file they can no longer open is not named or linked. */
   notificationsOf(user: User, limit = 50): NotificationRecord[] {
-    return this.deps.notifications.listRecent(user.id, limit);
+    return this.deps.notifications.listRecent(user.id, limit).map((entry) => {
+      const node = entry.nodeId === null ? undefined : this.deps.nodes.findById(entry.nodeId);
+      if (!node || this.deps.files.accessTo(user, node)) return entry;
+      return { ...entry, nodeId: null, nodeName: null, link: null };
+    });
   }
 
   unreadCount(user: User): number {

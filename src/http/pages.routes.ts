@@ -109,6 +109,13 @@ export function pageRoutes(services: Services): Router {
       ? { folder: files.getHome(user), path: [], page: files.search(user, text ?? '', page), total: undefined }
       : files.listFolder(user, param(req, 'id'), page);
     const folderAccess = files.getAccess(user, listing.folder);
+    /** Whether a row may be moved out of its folder or deleted: the user may change that folder. */
+    const mayLeave = (item: NodeRecord) => {
+      if (!searching) return canWrite(folderAccess);
+      const parent = item.parentId === null ? undefined : services.repositories.nodes.findById(item.parentId);
+      const parentAccess = parent && files.accessTo(user, parent);
+      return parentAccess !== undefined && canWrite(parentAccess);
+    };
     const base = searching ? '/search' : `/folders/${listing.folder.id}`;
     const unavailable = services.editor.unavailableReason();
     const editing = services.editor.editingStatus(listing.page.items.filter((item) => item.kind === 'file').map((item) => item.id));
@@ -134,7 +141,7 @@ export function pageRoutes(services: Services): Router {
           extension: item.kind === 'file' ? extensionOf(item.name) : '',
           office: officeActionFor(services, access, item, unavailable),
           editing: editing.get(item.id),
-          abilities: { ...abilitiesOf(access), leave: item.ownerId === user.id || folderAccess.via !== 'share' || canWrite(folderAccess) },
+          abilities: { ...abilitiesOf(access), leave: mayLeave(item) },
         };
       }),
       documentServerNotice: documentServerNotice(services, user),

@@ -7,6 +7,7 @@ import { guestUserId, type OpenLink } from '../domain/sharing.js';
 import { DomainError, ForbiddenError, TooManyRequestsError } from '../errors.js';
 import type { Services } from '../services.js';
 import type { FileStore } from '../storage/file-store.js';
+import { clientAddress } from './api/accounts.api.js';
 import { cookieNames } from './auth.routes.js';
 import { preSessionCsrf } from './middleware/csrf.js';
 import { editorQuerySchema, renderEditorPage } from './onlyoffice.routes.js';
@@ -15,7 +16,6 @@ import { parseInput } from './validate.js';
 
 const guestCookie = 'dms_guest';
 const guestNameCookie = 'dms_guest_name';
-const guestIdPattern = /^[A-Za-z0-9_-]{16}$/;
 /** The name a guest gives, shown to co-editors with "(guest)" after it. */
 const guestNameSchema = z
   .string({ message: 'name: expected text.' })
@@ -65,7 +65,7 @@ export function publicLinkRoutes(services: Services, store: FileStore, config: C
   router.post('/s/:token', formCsrf.verify, async (req, res) => {
     const open = linkOf(req);
     try {
-      await sharing.unlockLink(open.link, (req.body as Record<string, unknown> | undefined)?.password);
+      await sharing.unlockLink(open.link, (req.body as Record<string, unknown> | undefined)?.password, clientAddress(req));
     } catch (error) {
       if (!(error instanceof DomainError)) throw error;
       if (error instanceof TooManyRequestsError) res.set('Retry-After', String(error.retryAfterSeconds));
@@ -92,13 +92,14 @@ export function publicLinkRoutes(services: Services, store: FileStore, config: C
     const remembered = guestNameSchema.safeParse((req.cookies as Record<string, unknown>)[guestNameCookie]);
     const name = nameInput || (remembered.success ? (remembered.data ?? '') : '');
     if (nameInput) res.cookie(guestNameCookie, nameInput, cookieOptions('/s/', 30 * 24 * 3600_000));
-    let guestId = (req.cookies as Record<string, unknown>)[guestCookie];
-    if (typeof guestId !== 'string' || !guestIdPattern.test(guestId)) {
+    // The guest's id is signed, so nobody can take on another guest's identity in the editor.
+    let guestId = sharing.verifyGuestCookie((req.cookies as Record<string, unknown>)[guestCookie]);
+    if (!guestId) {
       guestId = crypto.randomBytes(12).toString('base64url');
-      res.cookie(guestCookie, guestId, cookieOptions('/s/', 30 * 24 * 3600_000));
+      res.cookie(guestCookie, sharing.signGuestCookie(guestId), cookieOptions('/s/', 30 * 24 * 3600_000));
     }
     const setup = editor.buildConfigFor(
-      { id: guestUserId(open.link.id, guestId as string), name: name ? `${name} (guest)` : 'Guest', guest: true },
+      { id: guestUserId(open.link.id, guestId), name: name ? `${name} (guest)` : 'Guest', guest: true },
       open.file,
       open.access,
       { ...query, userAgent: req.get('user-agent'), acceptLanguage: req.get('accept-language'), backUrl: `/s/${String(req.params.token)}` },

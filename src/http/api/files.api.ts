@@ -156,7 +156,12 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
       node = files.rename(user, node.id, input.name);
       if (node.kind === 'file') await services.sessions.announceRename(node);
     }
-    if (input.folderId !== undefined) node = files.move(user, node.id, input.folderId);
+    if (input.folderId !== undefined) {
+      // Moving out of a shared folder takes access away from its sharees: close them out of the editor.
+      const before = services.sharing.snapshotEditors(node);
+      node = files.move(user, node.id, input.folderId);
+      await services.sharing.dropWhoLostAccess(before);
+    }
     res.json({ [kind]: presentNode(node) });
   });
 

@@ -30,7 +30,10 @@ const linkSchema = z
 const mentionSchema = z.object({
   emails: z.array(z.string().max(255), { message: 'emails: expected a list of the mentioned people.' }).min(1, 'emails: mention someone.').max(100, 'emails: at most 100 people.'),
   message: z.string({ message: 'message: expected text.' }).max(2000, 'message: at most 2,000 characters.'),
-  actionLink: z.record(z.string(), z.unknown()).optional(),
+  actionLink: z
+    .record(z.string(), z.unknown())
+    .refine((value) => JSON.stringify(value).length <= 1500, 'actionLink: at most 1,500 characters as JSON.')
+    .optional(),
 });
 
 function param(req: Request, name: string): string {
@@ -100,11 +103,11 @@ export function sharingApi(services: Services, publicUrl: string): Router {
     res.json({ people: sharing.peopleWithAccess(user, files.getFile(user, param(req, 'id'))) });
   });
 
-  router.post('/files/:id/mentions', (req, res) => {
+  router.post('/files/:id/mentions', async (req, res) => {
     const user = currentUser(req);
     const file = files.getFile(user, param(req, 'id'));
     const input = parseInput(mentionSchema, jsonBody(req));
-    res.json(sharing.notifyMention(user, file, { usernames: input.emails, message: input.message, actionLink: input.actionLink }));
+    res.json(await sharing.notifyMention(user, file, { usernames: input.emails, message: input.message, actionLink: input.actionLink }));
   });
 
   router.get('/notifications', (req, res) => {
