@@ -9,7 +9,9 @@ import {
   PayloadTooLargeError,
   TooManyRequestsError,
   UnauthenticatedError,
+  UnprocessableError,
   UnsupportedMediaTypeError,
+  UpstreamError,
   ValidationError,
 } from '../errors.js';
 import { isApiRequest } from './request-context.js';
@@ -24,6 +26,8 @@ const statusByError: Array<[new (...args: never[]) => DomainError, number]> = [
   [ConflictError, 409],
   [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+  [UpstreamError, 502],
   [TooManyRequestsError, 429],
 ];
 
