@@ -35,7 +35,7 @@ async function upload(name: string, data: Buffer, fields: Record<string, string>
   for (const [field, value] of Object.entries(fields)) request = request.field(field, value);
   const response = await request.attach('file', data, name);
   expect(response.status).toBe(201);
-  return response.body as { file: { id: string; name: string }; conversion?: { state: string; job?: { pollUrl: string }; error?: { code: string } } };
+  return response.body as { file: { id: string; name: string; parentId: string }; conversion?: { state: string; job?: { pollUrl: string }; error?: { code: string } } };
 }
 
 async function content(url: string): Promise<Buffer> {
@@ -338,9 +338,30 @@ describe('lossy formats edited in place', () => {
     expect(notices).toHaveLength(1);
     expect(notices[0].message).toContain('report (edited).docx');
     expect(notices[0].message).toContain('(-3)');
+    const page = await t.request.get(`/files/${id}`).set('Cookie', alice.cookie);
+    expect(page.text).toContain('could not be converted back to .odt');
 
     const cleared = await t.request.delete(`/api/files/${id}/conversion-notices`).set('Cookie', alice.cookie).set('X-CSRF-Token', alice.csrfToken);
     expect(cleared.status).toBe(204);
     expect((await t.request.get(`/api/files/${id}/conversion-notices`).set('Cookie', alice.cookie)).body.notices).toEqual([]);
+  });
+});
+
+describe('the file page', () => {
+  it('offers "Convert to .docx" for a .doc and lists the download formats of the format table', async () => {
+    const { file } = await upload('Report.doc', fixture('sample.doc'));
+    const page = await t.request.get(`/files/${file.id}`).set('Cookie', alice.cookie);
+    expect(page.text).toContain('data-convert-to="docx"');
+    expect(page.text).toContain(`/api/files/${file.id}/download-as?format=pdf`);
+    expect(page.text).toContain(`/api/files/${file.id}/download-as?format=odt`);
+    const { file: docx } = await upload('Plan.docx', fixture('sample.docx'));
+    expect((await t.request.get(`/files/${docx.id}`).set('Cookie', alice.cookie)).text).not.toContain('data-convert-to=');
+    expect(page.text).toContain('id="convert-dialog"');
+
+    // The file browser links the conversion from the row menu and offers it on upload (unticked by default).
+    const browser = await t.request.get(`/folders/${docx.parentId}`).set('Cookie', alice.cookie);
+    expect(browser.text).toContain(`href="/files/${file.id}?convert=1"`);
+    expect(browser.text).not.toContain(`href="/files/${docx.id}?convert=1"`);
+    expect(browser.text).toMatch(/<input type="checkbox" id="upload-convert">/);
   });
 });

@@ -99,7 +99,9 @@ export function pageRoutes(services: Services): Router {
         extension: item.kind === 'file' ? extensionOf(item.name) : '',
         office: officeActionFor(services, user, item, unavailable),
         editing: editing.get(item.id),
+        convertTo: item.kind === 'file' ? services.conversions.offersFor(item).convertTo : undefined,
       })),
+      convertOnUpload: services.editor.settings() ? services.editor.settings()!.convertOnUpload : undefined,
       documentServerNotice: documentServerNotice(services, user),
       total: listing.total,
       sort: raw.sort,
@@ -122,6 +124,7 @@ export function pageRoutes(services: Services): Router {
       editing: services.editor.editingStatus([file.id]).get(file.id),
       path: files.getPath(file),
       versions: files.listVersions(user, file.id),
+      conversion: { ...services.conversions.offersFor(file), notices: services.conversions.listNotices(user, file.id) },
     });
   });
 
