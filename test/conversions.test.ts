@@ -251,6 +251,21 @@ describe('Download as …', () => {
     expect(refused.body.error.message).toContain('.docx files convert to');
   });
 
+  it('fetches the result only from the Document Server: a result link that redirects elsewhere is refused', async () => {
+    const { file } = await upload('Plan.docx', fixture('sample.docx'));
+    ds.cacheFault = (_req, res) => {
+      res.writeHead(302, { Location: 'http://127.0.0.1:9/elsewhere.pdf' }).end();
+      return true;
+    };
+    const response = await t.request.get(`/api/files/${file.id}/download-as?format=pdf`).set('Cookie', alice.cookie);
+    expect(response.status).toBe(502);
+    expect(response.body.error.message).toContain('redirected');
+    const converting = await post(`/api/files/${file.id}/convert`, { to: 'odt' });
+    const job = converting.status === 202 ? await pollJob(converting.body.job.pollUrl) : converting.body;
+    expect(job.error.message).toContain('redirected');
+    expect(await names()).toEqual(['Plan.docx']);
+  });
+
   it('says so when no Document Server is configured', async () => {
     const local = createTestApp();
     try {
