@@ -155,6 +155,24 @@ export function uploadFile({ method = 'POST', url, file, fields = {}, onProgress
   });
 }
 
+/**
+ * Polls a conversion job (from POST /api/files/:id/convert or an upload) until it is no longer running,
+ * reporting its percent; resolves with the final job (state 'done' or 'failed').
+ */
+export async function waitForConversion(job, onProgress) {
+  let current = job;
+  while (current.state === 'running') {
+    onProgress(current.percent);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      current = (await api('GET', current.pollUrl)).job;
+    } catch (error) {
+      return { state: 'failed', error: { code: error.code, message: error.message } };
+    }
+  }
+  return current;
+}
+
 /** The message for a file over the upload limit, or '' when it fits. */
 export function tooLargeMessage(file) {
   if (!maxUploadBytes || file.size <= maxUploadBytes) return '';

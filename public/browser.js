@@ -8,6 +8,7 @@ import {
   toast,
   tooLargeMessage,
   uploadFile,
+  waitForConversion,
 } from '/app.js';
 import { nodeUrl, startDelete, startRename } from '/nodes.js';
 
@@ -137,6 +138,17 @@ function createUploadEntry(file) {
   return { file, item, status, progress };
 }
 
+const convertBox = document.getElementById('upload-convert');
+
+/** Waits for the conversion of an upload, showing its progress; a failure is reported but the upload stays. */
+async function followConversion(entry, conversion) {
+  if (!conversion) return;
+  const final = conversion.state === 'running'
+    ? await waitForConversion(conversion.job, (percent) => (entry.status.textContent = `Converting… ${percent}%`))
+    : conversion;
+  if (final.state === 'failed') toast(`“${entry.file.name}” was uploaded but not converted: ${final.error.message}`, 'error');
+}
+
 async function runQueue() {
   if (uploading) return;
   uploading = true;
@@ -146,7 +158,7 @@ async function runQueue() {
     try {
       const answer = await uploadFile({
         url: '/api/files',
-        fields: { folderId },
+        fields: { folderId, ...(convertBox ? { convert: String(convertBox.checked) } : {}) },
         file: entry.file,
         onProgress: (fraction) => {
           const percent = Math.min(99, Math.round(fraction * 100));
@@ -154,6 +166,7 @@ async function runQueue() {
           entry.status.textContent = fraction >= 1 ? 'Saving…' : `${percent}%`;
         },
       });
+      await followConversion(entry, answer?.conversion);
       entry.progress.value = 100;
       entry.item.classList.add('is-done');
       entry.status.textContent = 'Done';

@@ -1,5 +1,5 @@
-// A file's page: upload a new version (with progress), rename, delete.
-import { api, confirmAction, navigateWithToast, reloadWithToast, toast, tooLargeMessage, uploadFile } from '/app.js';
+// A file's page: upload a new version (with progress), rename, delete, convert.
+import { api, ApiError, confirmAction, navigateWithToast, onFormSubmit, openDialog, reloadWithToast, toast, tooLargeMessage, uploadFile, waitForConversion, errorFromResponse } from '/app.js';
 import { startDelete, startRename } from '/nodes.js';
 
 const page = document.querySelector('.page-file');
@@ -156,3 +156,101 @@ window.setInterval(async () => {
     // A missed check is harmless; the next one tries again.
   }
 }, 10_000);
+
+// "Convert to …": the Document Server converts the current version; a password or the file's format is
+// asked for only when it says it needs one. A conversion that takes a while is polled with its progress.
+const convertDialog = document.getElementById('convert-dialog');
+if (convertDialog) {
+  const form = convertDialog.querySelector('form');
+  const passwordField = document.getElementById('convert-password-field');
+  const fromField = document.getElementById('convert-from-field');
+  const progressBox = document.getElementById('convert-progress');
+  const progressBar = document.getElementById('convert-progress-bar');
+  const progressStatus = document.getElementById('convert-status');
+
+  const showProgress = (percent) => {
+    progressBox.hidden = false;
+    progressBar.value = percent;
+    progressStatus.textContent = `${percent}%`;
+  };
+
+  /** Reveals the field the server asked for; the error message says why. */
+  const askFor = (code) => {
+    if (code === 'password_required' || code === 'password_incorrect') {
+      passwordField.hidden = false;
+      passwordField.querySelector('input').focus();
+    }
+    if (code === 'type_needed') fromField.hidden = false;
+  };
+
+  async function waitFor(job) {
+    const final = await waitForConversion(job, showProgress);
+    if (final.state === 'failed') throw new ApiError(final.error.message, 422, final.error.code);
+    return final.file;
+  }
+
+  onFormSubmit(form, async (data) => {
+    const body = { to: data.get('to'), asNewVersion: data.get('placement') === 'version' };
+    if (!passwordField.hidden && data.get('password')) body.password = data.get('password');
+    if (!fromField.hidden) body.from = data.get('from');
+    progressBox.hidden = true;
+    try {
+      let answer;
+      try {
+        answer = await api('POST', `/api/files/${encodeURIComponent(file.id)}/convert`, body);
+      } catch (error) {
+        if (error.code !== 'file_locked' || !window.confirm(`${error.message}\n\nClose their editors and convert anyway?`)) throw error;
+        answer = await api('POST', `/api/files/${encodeURIComponent(file.id)}/convert`, { ...body, force: true });
+      }
+      const result = answer.file ?? (await waitFor(answer.job));
+      navigateWithToast(`/files/${encodeURIComponent(result.id)}`, `Converted to “${result.name}”.`);
+    } catch (error) {
+      progressBox.hidden = true;
+      askFor(error.code);
+      throw error;
+    }
+  });
+
+  const openConvert = () => {
+    passwordField.hidden = true;
+    fromField.hidden = true;
+    progressBox.hidden = true;
+    openDialog(convertDialog);
+  };
+  document.querySelector('[data-action="convert"]').addEventListener('click', openConvert);
+  if (new URLSearchParams(window.location.search).get('convert') === '1') openConvert();
+}
+
+// Notices about conversions that ran without the user (a save that could not be converted back).
+const dismissNotices = document.querySelector('[data-action="dismiss-notices"]');
+if (dismissNotices) {
+  dismissNotices.addEventListener('click', async () => {
+    try {
+      await api('DELETE', `/api/files/${encodeURIComponent(file.id)}/conversion-notices`);
+      dismissNotices.closest('.conversion-notices').remove();
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  });
+}
+
+// "Download as …": the conversion can take a moment and can fail, so it is fetched here, where a
+// failure becomes a message naming the cause instead of a broken download.
+for (const link of document.querySelectorAll('#download-as-menu a')) {
+  link.addEventListener('click', async (event) => {
+    event.preventDefault();
+    const format = new URL(link.href).searchParams.get('format');
+    toast(`Converting to .${format}…`, 'info');
+    try {
+      const response = await fetch(link.href, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (!response.ok) throw errorFromResponse(response.status, await response.text());
+      const name = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') || '')?.[1] || `download.${format}`;
+      const url = URL.createObjectURL(await response.blob());
+      const anchor = Object.assign(document.createElement('a'), { href: url, download: name });
+      anchor.click();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (error) {
+      toast(error.message, 'error');
+    }
+  });
+}

@@ -11,6 +11,7 @@ import type { Config } from './config.js';
 import type { Database } from './data/database.js';
 import { NotFoundError } from './errors.js';
 import { accountsApi } from './http/api/accounts.api.js';
+import { conversionsApi } from './http/api/conversions.api.js';
 import { filesApi } from './http/api/files.api.js';
 import { authRoutes, cookieNames } from './http/auth.routes.js';
 import { sharingApi } from './http/api/sharing.api.js';
@@ -23,6 +24,7 @@ import { documentServerRoutes, editorRoutes } from './http/onlyoffice.routes.js'
 import { pageRoutes } from './http/pages.routes.js';
 import { settingsRoutes } from './http/settings.routes.js';
 import { createUploads } from './http/uploads.js';
+import type { ConversionLimits } from './domain/conversions.js';
 import { createServices, type Services } from './services.js';
 import type { FileStore } from './storage/file-store.js';
 
@@ -36,6 +38,7 @@ export interface AppDeps {
   clock?: Clock;
   callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
   checkTimeouts?: { timeoutMs?: number; conversionTimeoutMs?: number; pollIntervalMs?: number };
+  conversionLimits?: ConversionLimits;
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -53,7 +56,7 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 export function createApp(deps: AppDeps): Express & { services: Services } {
   const { config, db, store, logger } = deps;
   const clock = deps.clock ?? systemClock;
-  const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits, checkTimeouts: deps.checkTimeouts });
+  const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits, checkTimeouts: deps.checkTimeouts, conversionLimits: deps.conversionLimits });
   const onlyofficeDeps = {
     clock,
     appSecret: deps.appSecret,
@@ -141,6 +144,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.use(verifyCsrf, settingsRoutes(services, config.publicUrl));
   app.use('/api', requireUser, filesApi(services, store, uploads));
   app.use('/api', requireUser, sharingApi(services, config.publicUrl));
+  app.use('/api', requireUser, conversionsApi(services));
   app.use('/api', () => {
     throw new NotFoundError('No such API route.');
   });

@@ -84,3 +84,17 @@ export class InvalidTokenError extends DomainError {
     super('invalid_token', message);
   }
 }
+
+/** The input is well-formed but cannot be processed as it is (a missing password, an undetectable format …). */
+export class UnprocessableError extends DomainError {
+  constructor(message: string, code = 'unprocessable') {
+    super(code, message);
+  }
+}
+
+/** An outside service (the Document Server) failed or did not answer: not the caller's mistake. */
+export class UpstreamError extends DomainError {
+  constructor(message: string, code = 'upstream_failed') {
+    super(code, message);
+  }
+}

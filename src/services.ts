@@ -14,6 +14,8 @@ import { createUserRepository } from './data/user-repository.js';
 import { createVersionRepository } from './data/version-repository.js';
 import { AccountService } from './domain/accounts.js';
 import { CallbackHandler } from './domain/callback-handler.js';
+import { ConversionService, type ConversionLimits } from './domain/conversions.js';
+import { createConversionNoticeRepository } from './data/conversion-notice-repository.js';
 import { EditorService } from './domain/editor.js';
 import { EditingSessions } from './domain/editing-sessions.js';
 import { FileService } from './domain/files.js';
@@ -32,6 +34,7 @@ export function createServices(deps: {
   /** Overrides for the callback handler's limits (tests of timeouts and size caps). */
   callbackLimits?: { maxSaveBytes?: number; fetchTimeoutMs?: number };
   checkTimeouts?: { timeoutMs?: number; conversionTimeoutMs?: number; pollIntervalMs?: number };
+  conversionLimits?: ConversionLimits;
 }) {
   const repositories = {
     users: createUserRepository(deps.db),
@@ -56,6 +59,15 @@ export function createServices(deps: {
     documentServer: () => settings.documentServer(),
     unavailableReason: () => settings.unavailableReason(),
   });
+  const conversions = new ConversionService({
+    ...deps,
+    files,
+    notices: createConversionNoticeRepository(deps.db),
+    settings: () => editor.settings(),
+    requireSettings: () => editor.requireSettings(),
+    instanceId: editor.instanceId,
+    limits: deps.conversionLimits,
+  });
   const sessions = new EditingSessions({ ...deps, ...repositories, documentServer: () => settings.documentServer() });
   const sharing = new SharingService({ ...deps, ...repositories, files, sessions });
   return {
@@ -67,11 +79,13 @@ export function createServices(deps: {
     editor,
     settings,
     checkFiles,
+    conversions,
     callbacks: new CallbackHandler({
       ...deps,
       ...repositories,
       ...deps.callbackLimits,
       files,
+      conversions,
       settings: () => editor.settings(),
     }),
   };

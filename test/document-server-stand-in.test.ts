@@ -837,6 +837,37 @@ describe('conversion service', () => {
     expect(await convert({ key: 'broken' })).toEqual({ error: -3 });
   });
 
+  it('keeps a finished job\'s error under its key, but lets a job that needed a password run again with one', async () => {
+    const receiver = await startReceiver();
+    const standIn = await startStandIn({ secret: SECRET });
+    const converter = `${standIn.url}/converter`;
+    const convert = (extra: Record<string, unknown>) =>
+      postJson(converter, { token: sign(request(receiver, { async: false, ...extra })) });
+
+    standIn.protectInput(DOCUMENT, 'pw');
+    expect(await convert({ key: 'locked' })).toEqual({ error: -5 });
+    expect(await convert({ key: 'locked', password: 'wrong' })).toEqual({ error: -5 });
+    expect(await convert({ key: 'locked', password: 'pw' })).toMatchObject({ fileType: 'pdf', endConvert: true });
+    // The finished job answers only a request with the same password.
+    expect(await convert({ key: 'locked' })).toEqual({ error: -5 });
+    standIn.protectedInputs.clear();
+
+    // Without a type the content decides; bytes nothing recognises give -9, and the key keeps that answer.
+    expect(await convert({ key: 'untyped', filetype: undefined })).toEqual({ error: -9 });
+    expect(await convert({ key: 'untyped', filetype: 'docx' })).toEqual({ error: -9 });
+    expect(await convert({ key: 'typed', filetype: 'docx' })).toMatchObject({ fileType: 'pdf' });
+  });
+
+  it('leaves a stalled async job at 0 % for as long as it stalls', async () => {
+    const receiver = await startReceiver();
+    const standIn = await startStandIn({ secret: SECRET, conversionPolls: 1 });
+    standIn.conversionStalls = true;
+    const body = { token: sign(request(receiver)) };
+    for (let i = 0; i < 3; i++) expect(await postJson(`${standIn.url}/converter`, body)).toEqual({ percent: 0, endConvert: false });
+    standIn.conversionStalls = false;
+    expect(await postJson(`${standIn.url}/converter`, body)).toMatchObject({ endConvert: true });
+  });
+
   it('answers XML on the legacy route unless JSON is accepted', async () => {
     const receiver = await startReceiver();
     const standIn = await startStandIn();

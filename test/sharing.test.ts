@@ -159,6 +159,17 @@ describe('every role × every action', () => {
     expect((await call('owner', 'get', `/api/folders/${sub}`)).body.folder.parentId).toBe(team);
   });
 
+  it('converting needs write access and download-as needs download rights, checked before the Document Server is asked', async () => {
+    const convert = (who: Who, asNewVersion: boolean) => call(who, 'post', `/api/files/${docx}/convert`).send({ to: 'docx', asNewVersion });
+    expect((await convert('viewer', true)).status).toBe(403);
+    expect((await convert('commenter', false)).status).toBe(403);
+    expect((await convert('stranger', false)).status).toBe(404);
+    expect((await call('viewerNoDownload', 'get', `/api/files/${docx}/download-as?format=pdf`)).status).toBe(403);
+    expect((await call('stranger', 'get', `/api/files/${docx}/download-as?format=pdf`)).status).toBe(404);
+    expect((await call('viewer', 'delete', `/api/files/${docx}/conversion-notices`)).status).toBe(403);
+    expect((await call('viewer', 'get', `/api/files/${docx}/conversion-notices`)).status).toBe(200);
+  });
+
   it('files an editor adds belong to the folder owner, with the editor as the author', async () => {
     const response = await call('editor', 'post', '/api/files').field('folderId', team).attach('file', Buffer.from('by eddie'), 'eddie-notes.txt');
     expect(response.body.file.ownerId).toBe(as.owner.user.id);

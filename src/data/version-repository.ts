@@ -1,7 +1,7 @@
 import type { Database } from './database.js';
 
 /** How a version came to be. */
-export type VersionKind = 'upload' | 'create' | 'edit' | 'checkpoint' | 'restore' | 'recovered';
+export type VersionKind = 'upload' | 'create' | 'edit' | 'checkpoint' | 'restore' | 'recovered' | 'convert';
 
 /** One stored content of a file; its blob is never changed or reused. */
 export interface VersionRecord {

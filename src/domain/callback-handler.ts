@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
@@ -11,10 +12,12 @@ import {
   openDocumentServerFile,
   rebaseOntoDocumentServer,
 } from '../onlyoffice/document-server-client.js';
+import { findFormat } from '../onlyoffice/formats.js';
 import { verifyCallbackClaims } from '../onlyoffice/jwt.js';
 import { verifyRef } from '../onlyoffice/signed-refs.js';
 import type { FileStore, StagedBlob } from '../storage/file-store.js';
 import type { DocumentServerSettings } from './document-server-settings.js';
+import type { ConversionService } from './conversions.js';
 import type { EditorSaveDetails, FileService } from './files.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { extensionOf } from './names.js';
@@ -48,6 +51,8 @@ interface CallbackDeps {
   logger: Logger;
   appSecret: string;
   files: FileService;
+  /** Converts saves of lossy formats back to their own format (without it they are kept beside the original). */
+  conversions?: ConversionService;
   store: FileStore;
   nodes: NodeRepository;
   versions: VersionRepository;
@@ -174,7 +179,7 @@ export class CallbackHandler {
     finish: () => void,
   ): Promise<void> {
     const file = this.deps.nodes.findById(issued.fileId)!;
-    const staged = await this.fetch(callback.url, settings);
+    let staged = await this.fetch(callback.url, settings);
     let changes: StagedBlob | undefined;
     try {
       changes = callback.changesurl === undefined ? undefined : await this.fetch(callback.changesurl, settings);
@@ -192,14 +197,48 @@ export class CallbackHandler {
     };
     const savedType = callback.filetype?.toLowerCase();
     if (savedType && savedType !== extensionOf(file.name) && kind !== 'recovered') {
-      const beside = this.deps.files.storeEditorResultBeside(file, savedType, staged, { ...details, changes }, finish);
-      this.deps.logger.warn({ fileId: file.id, savedAs: beside.name }, 'the editor saved another format; stored as a new file beside the original');
-      return;
+      const converted = await this.convertBack(callback, issued, settings, savedType, file.name);
+      if (converted instanceof Error) {
+        const beside = this.deps.files.storeEditorResultBeside(file, savedType, staged, { ...details, changes }, finish);
+        this.deps.logger.warn({ fileId: file.id, savedAs: beside.name, reason: converted.message }, 'the editor saved another format; stored as a new file beside the original');
+        this.deps.conversions?.addNotice(
+          file.id,
+          `A save of "${file.name}" came back as .${savedType} and could not be converted back to .${extensionOf(file.name)} (${converted.message}). ` +
+            `"${file.name}" is unchanged; the edited content is kept as "${beside.name}" beside it.`,
+        );
+        return;
+      }
+      staged.discard();
+      staged = converted;
     }
     this.deps.files.storeEditorVersion(file.id, staged, changes, () => {
       const stillOpen = this.deps.documentKeys.findByKey(issued.key)?.state === 'open';
       return stillOpen || kind === 'recovered' ? { details, finish } : { details: { ...details, kind: 'recovered' }, finish: () => undefined };
     });
+  }
+
+  /**
+   * A lossy format (an .odt edited in place) saved as OOXML is converted back to its own format, so
+   * `report.odt` stays an .odt. Returns the staged result, or the Error that says why it cannot be.
+   */
+  private async convertBack(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings, savedType: string, name: string): Promise<StagedBlob | Error> {
+    const own = findFormat(name);
+    const saved = findFormat(`saved.${savedType}`);
+    if (!own?.lossy || !saved?.convertTo.includes(own.extension) || !this.deps.conversions) {
+      return new Error(`the Document Server cannot convert .${savedType} to .${extensionOf(name)}`);
+    }
+    // One key per save delivery: a retried delivery reuses the Document Server's result.
+    const marker = crypto.createHash('sha256').update(markerOf(callback)).digest('base64url').slice(0, 12);
+    try {
+      return await this.deps.conversions.convertSaveBack(
+        settings,
+        { key: `${issued.key}-b${marker}`, url: callback.url!, fileType: savedType, title: `${name.slice(0, name.lastIndexOf('.'))}.${savedType}` },
+        own.extension,
+      );
+    } catch (error) {
+      this.deps.logger.warn({ err: error, fileId: issued.fileId }, 'could not convert a save back to its own format');
+      return error instanceof Error ? error : new Error(String(error));
+    }
   }
 
   private async fetch(url: unknown, settings: DocumentServerSettings): Promise<StagedBlob> {

@@ -36,6 +36,7 @@ export const storedSettingsSchema = z.object({
   openInNewTab: z.boolean().default(false),
   recheckIntervalMinutes: z.number().int().min(0).max(7 * 24 * 60).default(60),
   checkpointRetention: z.number().int().min(0).max(1000).default(20),
+  convertOnUpload: z.boolean().default(false),
 });
 
 export type StoredSettings = z.output<typeof storedSettingsSchema>;
@@ -66,6 +67,8 @@ export interface DocumentServerSettings {
   openInNewTab: boolean;
   /** How many checkpoint versions to keep per file (0 = all). */
   checkpointRetention: number;
+  /** Whether uploads of formats that cannot be edited as they are convert to OOXML unless the uploader says otherwise. */
+  convertOnUpload: boolean;
 }
 
 /** The connection and editor settings that follow from the effective values, or undefined without a DS address. */
@@ -91,5 +94,6 @@ export function toDocumentServerSettings(values: StoredSettings, dmsPublicUrl: s
     },
     openInNewTab: values.openInNewTab,
     checkpointRetention: values.checkpointRetention,
+    convertOnUpload: values.convertOnUpload,
   };
 }

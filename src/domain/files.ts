@@ -312,6 +312,11 @@ export class FileService {
    * (moving or deleting it) is for its owner, since the user cannot see that folder.
    */
   private requireLeavable(user: User, node: NodeRecord, action: string): void {
+    this.requireWriteToParent(user, node, action);
+  }
+
+  /** Throws unless the user may change the folder a node is in (add beside it, take it out). */
+  requireWriteToParent(user: User, node: NodeRecord, action: string): void {
     const parent = node.parentId === null ? undefined : this.deps.nodes.findById(node.parentId);
     const parentAccess = parent && this.accessTo(user, parent);
     if (!parentAccess || !canWrite(parentAccess)) {
@@ -454,6 +459,41 @@ export class FileService {
       this.deps.nodes.insert({ id, kind: 'file', parentId: file.parentId, ownerId: file.ownerId, name, now });
       this.insertVersionRow(id, staged, { ...details, kind: 'edit' }, now);
       finish();
+      return this.deps.nodes.findById(id)!;
+    });
+  }
+
+  /**
+   * Stores converted bytes: a new file named after the source with the new extension beside it, or, with
+   * `asNewVersion`, the source's next version under that name (refused if the source changed meanwhile).
+   * The staged blob is committed or discarded.
+   */
+  addConvertedContent(
+    user: User,
+    fileId: string,
+    staged: StagedBlob,
+    options: { extension: string; asNewVersion: boolean; sourceVersionId: string },
+  ): NodeRecord {
+    return this.commitStaged(staged, () => {
+      const file = this.getFile(user, fileId);
+      // A conversion of content that has since been replaced must not become the newest version.
+      if (options.asNewVersion && file.currentVersionId !== options.sourceVersionId) {
+        throw new ConflictError(`"${file.name}" changed while it was being converted; convert it again.`, 'file_changed');
+      }
+      const stem = file.name.includes('.') ? file.name.slice(0, file.name.lastIndexOf('.')) : file.name;
+      // As a new version the file may keep its own name (a clash with itself is none).
+      const isTaken = (candidate: string) =>
+        this.deps.nodes.isNameTaken(file.parentId!, candidate) && !(options.asNewVersion && candidate.toLowerCase() === file.name.toLowerCase());
+      const name = firstFreeName(validateName(`${stem}.${options.extension}`), isTaken);
+      const now = this.deps.clock.now();
+      if (options.asNewVersion) {
+        this.insertVersion(file.id, user, staged, 'convert', now);
+        if (name !== file.name) this.deps.nodes.updateName(file.id, name, now);
+        return this.deps.nodes.findById(file.id)!;
+      }
+      const id = newId();
+      this.deps.nodes.insert({ id, kind: 'file', parentId: file.parentId, ownerId: user.id, name, now });
+      this.insertVersion(id, user, staged, 'convert', now);
       return this.deps.nodes.findById(id)!;
     });
   }

@@ -10,7 +10,9 @@ import {
   PayloadTooLargeError,
   TooManyRequestsError,
   UnauthenticatedError,
+  UnprocessableError,
   UnsupportedMediaTypeError,
+  UpstreamError,
   ValidationError,
 } from '../errors.js';
 import { isApiRequest } from './request-context.js';
@@ -26,6 +28,8 @@ const statusByError: Array<[new (...args: never[]) => DomainError, number]> = [
   [GoneError, 410],
   [PayloadTooLargeError, 413],
   [UnsupportedMediaTypeError, 415],
+  [UnprocessableError, 422],
+  [UpstreamError, 502],
   [TooManyRequestsError, 429],
 ];
 

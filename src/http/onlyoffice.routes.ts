@@ -93,7 +93,8 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   const router = Router();
 
   const download = async (req: Request, res: Response) => {
-    const link = verifyRef(deps.appSecret, req.query.ref, 'download', deps.clock.now());
+    // Editors load a version with a 'download' link; conversions fetch their source with a 'convert' one.
+    const link = verifyRef(deps.appSecret, req.query.ref, ['download', 'convert'], deps.clock.now());
     const settings = deps.editor.requireSettings();
     if (settings.jwtSecret) verifyDocumentServerDownload(req, settings.jwtSecret, settings.jwtHeader, settings.connectorUrl);
     const file = deps.nodes.findById(link.f);

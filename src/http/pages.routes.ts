@@ -142,8 +142,11 @@ export function pageRoutes(services: Services): Router {
           office: officeActionFor(services, access, item, unavailable),
           editing: editing.get(item.id),
           abilities: { ...abilitiesOf(access), leave: mayLeave(item) },
+          // Converting makes a new file beside this one, or a new version of it: for those who may change it.
+          convertTo: item.kind === 'file' && canWrite(access) ? services.conversions.offersFor(item).convertTo : undefined,
         };
       }),
+      convertOnUpload: services.editor.settings() ? services.editor.settings()!.convertOnUpload : undefined,
       documentServerNotice: documentServerNotice(services, user),
       total: listing.total,
       sort: raw.sort,
@@ -175,6 +178,7 @@ export function pageRoutes(services: Services): Router {
       links: access.manage ? services.sharing.listLinks(user, file) : [],
       owner: services.repositories.users.findById(file.ownerId),
       roles: shareRoles.map((role) => ({ value: role, label: roleLabels[role] })),
+      conversion: { ...services.conversions.offersFor(file), notices: services.conversions.listNotices(user, file.id) },
     });
   });
 

@@ -8,7 +8,7 @@ import { requireAdmin } from './middleware/authenticate.js';
 import { currentUser } from './request-context.js';
 import { jsonBody } from './validate.js';
 
-const booleanNames: SettingName[] = ['verifyTls', 'coEditingChangeable', 'forceSave', 'chat', 'comments', 'help', 'feedback', 'compactHeader', 'openInNewTab'];
+const booleanNames: SettingName[] = ['verifyTls', 'coEditingChangeable', 'forceSave', 'chat', 'comments', 'help', 'feedback', 'compactHeader', 'openInNewTab', 'convertOnUpload'];
 const textNames: SettingName[] = ['documentServerUrl', 'documentServerInternalUrl', 'connectorInternalUrl', 'jwtSecret', 'jwtHeader', 'coEditingMode', 'reviewDisplay'];
 
 /** Turns the settings form (strings, missing checkboxes) into typed values, skipping environment-set fields. */

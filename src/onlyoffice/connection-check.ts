@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import type { DocumentServerSettings } from '../domain/document-server-settings.js';
 import { createBlankDocument } from '../domain/blank-documents.js';
+import { ConversionFailure, convertAndWait } from './converter.js';
 import { downloadSmallFile, fetchHealthcheck, postToDocumentServer } from './document-server-client.js';
 import { createRef } from './signed-refs.js';
 
@@ -61,16 +62,6 @@ interface CheckDeps {
   conversionTimeoutMs?: number;
   pollIntervalMs?: number;
 }
-
-const conversionErrors: Record<number, string> = {
-  [-1]: 'The Document Server reported an unknown or storage error (-1): see its logs (converter and docservice).',
-  [-2]: 'The conversion timed out on the Document Server (-2): it may be overloaded.',
-  [-3]: 'The Document Server could not convert the test file (-3): see its converter log.',
-  [-5]: 'The Document Server asked for a password (-5), which a blank test file does not have: see its logs.',
-  [-6]: 'The Document Server could not reach its queue or database (-6): check RabbitMQ and PostgreSQL beside it.',
-  [-7]: 'The Document Server refused the conversion request as malformed (-7): is it a supported version?',
-  [-10]: 'The test file is over the Document Server\'s size limit (-10).',
-};
 
 function step(id: CheckStepId, title: string, status: CheckStep['status'], message: string): CheckStep {
   return { id, title, status, message };
@@ -151,40 +142,32 @@ async function convertRoundTrip(settings: DocumentServerSettings, deps: CheckDep
   };
   deps.checkFiles.register(checkId, file);
   const url = `${settings.connectorUrl}/check-file?ref=${createRef(deps.appSecret, { p: 'convert', f: checkId, e: Math.floor(expiresAt / 1000) })}`;
-  const request = { async: true, filetype: 'docx', outputtype: 'pdf', key: `check-${checkId}`, title: 'connection-check.docx', url };
-  const deadline = Date.now() + (deps.conversionTimeoutMs ?? 60_000);
+  const request = { filetype: 'docx', outputtype: 'pdf', key: `check-${checkId}`, title: 'connection-check.docx', url };
+  let result: { fileUrl: string };
   try {
-    for (;;) {
-      const answer = await postToDocumentServer(settings, '/converter', request, timeoutMs);
-      if (answer.error !== undefined) {
-        const code = Number(answer.error);
-        if (code === -4) {
-          const refusal = file.refusals[0];
-          return step('conversion', title, 'failed',
-            `The Document Server could not download the test file from this DMS at ${settings.connectorUrl} (error -4). ` +
-              (refusal
-                ? `This DMS refused it: ${refusal}`
-                : 'Check that this address (CONNECTOR_INTERNAL_URL) is reachable from the Document Server — inside Docker "localhost" is the Document Server itself — and that it allows private addresses when needed.'));
-        }
-        if (code === -8) {
-          return step('conversion', title, 'failed', 'The Document Server rejected the conversion token (error -8): the JWT secret here differs from its JWT_SECRET.');
-        }
-        return step('conversion', title, 'failed', conversionErrors[code] ?? `The conversion failed with error ${answer.error}.`);
-      }
-      if (answer.endConvert === true && typeof answer.fileUrl === 'string') {
-        const result = await downloadSmallFile(settings, answer.fileUrl, timeoutMs, 20 * 1024 * 1024).catch((error: Error) => error);
-        if (result instanceof Error) {
-          return step('conversion', title, 'failed', `The Document Server converted the test file, but this DMS could not download the result from ${settings.internalUrl}: ${result.message}`);
-        }
-        if (result.length === 0) return step('conversion', title, 'failed', 'The Document Server returned an empty converted file.');
-        return step('conversion', title, 'passed', `The Document Server fetched a file from this DMS, converted it, and this DMS downloaded the result (${result.length} bytes).`);
-      }
-      if (Date.now() > deadline) return step('conversion', title, 'failed', 'The conversion did not finish in time: the Document Server may be overloaded.');
-      await new Promise((resolve) => setTimeout(resolve, deps.pollIntervalMs ?? 1000));
-    }
+    result = await convertAndWait(settings, request, {
+      timeoutMs,
+      deadlineMs: deps.conversionTimeoutMs ?? 60_000,
+      pollIntervalMs: deps.pollIntervalMs ?? 1000,
+    });
   } catch (error) {
-    return step('conversion', title, 'failed', (error as Error).message);
+    if (!(error instanceof ConversionFailure)) return step('conversion', title, 'failed', (error as Error).message);
+    if (error.code === -4) {
+      const refusal = file.refusals[0];
+      return step('conversion', title, 'failed',
+        `The Document Server could not download the test file from this DMS at ${settings.connectorUrl} (error -4). ` +
+          (refusal
+            ? `This DMS refused it: ${refusal}`
+            : 'Check that this address (CONNECTOR_INTERNAL_URL) is reachable from the Document Server — inside Docker "localhost" is the Document Server itself — and that it allows private addresses when needed.'));
+    }
+    return step('conversion', title, 'failed', `Converting the test file failed: ${error.message}.`);
   } finally {
     deps.checkFiles.release(checkId);
   }
+  const downloaded = await downloadSmallFile(settings, result.fileUrl, timeoutMs, 20 * 1024 * 1024).catch((error: Error) => error);
+  if (downloaded instanceof Error) {
+    return step('conversion', title, 'failed', `The Document Server converted the test file, but this DMS could not download the result from ${settings.internalUrl}: ${downloaded.message}`);
+  }
+  if (downloaded.length === 0) return step('conversion', title, 'failed', 'The Document Server returned an empty converted file.');
+  return step('conversion', title, 'passed', `The Document Server fetched a file from this DMS, converted it, and this DMS downloaded the result (${downloaded.length} bytes).`);
 }

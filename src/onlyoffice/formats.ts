@@ -86,3 +86,12 @@ export function findFormat(fileName: string): FormatInfo | undefined {
 export function isEditableFormat(format: FormatInfo, allowedLossy: readonly string[]): boolean {
   return format.editable || (format.lossy && allowedLossy.includes(format.extension));
 }
+
+/** Every format the Document Server can convert something to. */
+export const conversionTargets = [...new Set([...table.values()].flatMap((format) => format.convertTo))].sort();
+
+/** The Office Open XML format of a document type, for converting files that cannot be edited as they are. */
+export function officeOpenXmlTarget(format: FormatInfo): string | undefined {
+  const target = ({ word: 'docx', cell: 'xlsx', slide: 'pptx' } as Partial<Record<DocumentType, string>>)[format.documentType];
+  return target !== undefined && format.convertTo.includes(target) ? target : undefined;
+}

@@ -7,7 +7,9 @@
  *   its success test and its retry policy for statuses 2 and 3;
  * - the editor-config token check the DS does when an editor opens, and the GET of `document.url`;
  * - the command service (`/command`, legacy `/coauthoring/CommandService.ashx`);
- * - the conversion service (`/converter`, legacy `/ConvertService.ashx`), with results cached per key;
+ * - the conversion service (`/converter`, legacy `/ConvertService.ashx`), with results (and errors) cached per key
+ *   and output type, async progress, password-protected inputs (-5), format detection when no type is given (-9),
+ *   injected error codes and jobs that never finish;
  * - the cache links (`/cache/files/data/...`) that callbacks and conversions point at, and `/healthcheck`.
  *
  * Timings that the DS takes minutes for (save delay, link lifetime, "version changed" window) are options.
@@ -50,6 +52,11 @@ export interface StandInOptions {
   cacheLinkLifetimeS?: number;
   /** Async conversions: the request number (per key and output type) that gets the result, default 2. */
   conversionPolls?: number;
+  /**
+   * `assemblyFormatAsOrigin` (default true): saves come back in the original format when the DS can write it.
+   * False makes every save of a non-OOXML file come back as OOXML (docx/xlsx/pptx), with `filetype` saying so.
+   */
+  assemblyFormatAsOrigin?: boolean;
 }
 
 /** The object a page hands `new DocsAPI.DocEditor(id, config)`. */
@@ -282,10 +289,18 @@ function familyOf(fileType: string): Family | undefined {
 }
 
 /** The format the DS assembles a saved file in (the original one when it can write it, else OOXML). */
-function savedFileType(fileType: string): string {
+function savedFileType(fileType: string, asOrigin = true): string {
   const family = familyOf(fileType);
-  if (!family || family.edit.includes(fileType) || family.lossy.includes(fileType)) return fileType;
+  if (!family || family.edit.includes(fileType) || (asOrigin && family.lossy.includes(fileType))) return fileType;
   return family.ooxml;
+}
+
+/** What the converter's content detection (x2t) makes of bytes that came without a usable type, if anything. */
+function detectFileType(bytes: Buffer): string | undefined {
+  const head = bytes.subarray(0, 8).toString('latin1');
+  if (head.startsWith('%PDF-')) return 'pdf';
+  if (head.startsWith('{\\rtf')) return 'rtf';
+  return undefined;
 }
 
 /** The concrete output type of a conversion request (resolves the `ooxml`/`odf` families). */
@@ -502,6 +517,7 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 interface SessionHost {
   serverVersion: string;
   saveDelayMs: number;
+  assemblyFormatAsOrigin: boolean;
   send(callbackUrl: string, fields: CallbackFields): Promise<CallbackOutcome>;
   cacheUrl(key: string, bytes: Buffer, ext: string): string;
   sleep(ms: number): Promise<void>;
@@ -769,7 +785,7 @@ export class EditorSession {
   }
 
   #fileFields(): Pick<CallbackFields, 'url' | 'changesurl' | 'history' | 'filetype'> {
-    const filetype = savedFileType(this.fileType);
+    const filetype = savedFileType(this.fileType, this.#host.assemblyFormatAsOrigin);
     const changes = this.#changes.map((change, i) => ({
       change: `change ${i + 1}`,
       user: change.user.id,
@@ -823,6 +839,8 @@ type ConversionAnswer = Json;
 
 interface ConversionJob {
   requests: number;
+  /** The password the job ran with; a later request for the finished job must bring the same one. */
+  password: string | undefined;
   result: Promise<ConversionAnswer>;
 }
 
@@ -852,6 +870,10 @@ export class DocumentServerStandIn {
   conversionError?: number;
   /** Async conversions: the request number (per key and output type) that gets the result. */
   conversionPolls: number;
+  /** When true, async conversion jobs never finish (they stay at 0 %), as on an overloaded DS. */
+  conversionStalls = false;
+  /** Inputs the converter finds password-protected: sha256 of the bytes → the password that opens them. */
+  readonly protectedInputs = new Map<string, string>();
 
   #server: http.Server;
   #secret: string | undefined;
@@ -895,6 +917,7 @@ export class DocumentServerStandIn {
     this.#host = {
       serverVersion: this.#version.split('.').slice(0, 3).join('.'),
       saveDelayMs: this.#saveDelayMs,
+      assemblyFormatAsOrigin: options.assemblyFormatAsOrigin ?? true,
       send: (callbackUrl, fields) => this.sendCallback(callbackUrl, fields),
       cacheUrl: (key, bytes, ext) => this.putCacheFile(key, bytes, ext),
       sleep: (ms) => this.#sleep(ms),
@@ -947,6 +970,11 @@ export class DocumentServerStandIn {
     this.#cacheCounter += 1;
     const name = `output.${ext}`;
     return this.#storeCache(`${key}_${this.#cacheCounter}`, name, name, bytes);
+  }
+
+  /** Makes the converter treat these bytes as encrypted, opened only by `password` (else error -5). */
+  protectInput(bytes: Buffer, password: string): void {
+    this.protectedInputs.set(crypto.createHash('sha256').update(bytes).digest('hex'), password);
   }
 
   /** Makes every cache link handed out so far expired (served as 404). */
@@ -1465,41 +1493,54 @@ export class DocumentServerStandIn {
     res.writeHead(200, { 'Content-Type': 'application/xml' }).end(conversionXml(answer));
   }
 
-  /** The conversion service (§3): validation, the per-(key, outputtype) job cache and the async polling. */
+  /**
+   * The conversion service (§3): validation, the per-(key, outputtype) job cache and the async polling.
+   * Like the DS, a finished job's answer (an error included) is returned again for the same key, except that a
+   * job that needed a password is dropped so the request can be repeated with one, and a finished job run with
+   * a password answers -5 to a request with another.
+   */
   async #conversionAnswer(claims: Json): Promise<ConversionAnswer> {
     const key = claims.key;
     if (typeof key !== 'string' || key === '' || !KEY_PATTERN.test(key)) return { error: -7 };
     const sourceUrl = text(claims.url);
     const title = text(claims.title);
-    const fileType = (
-      text(claims.filetype) ??
-      text(claims.fileType) ??
-      extensionOf(title) ??
-      extensionOf(sourceUrl)
-    )?.toLowerCase();
-    if (fileType === undefined || !/^[a-zA-Z0-9]+$/.test(fileType)) return { error: -7 };
+    // The type comes from `filetype` only; without it the converter detects it from the content.
+    const fileType = (text(claims.filetype) ?? text(claims.fileType))?.toLowerCase();
+    if (fileType !== undefined && !/^[a-zA-Z0-9]+$/.test(fileType)) return { error: -7 };
     const outputType = (text(claims.outputtype) ?? text(claims.outputType))?.toLowerCase();
     if (outputType === undefined || !OUTPUT_TYPES.has(outputType)) return { error: -7 };
+    const password = text(claims.password);
+    if (password !== undefined && password.length > 255) return { error: -7 };
     if (this.conversionError !== undefined) return { error: this.conversionError };
     const jobId = `${key}\n${outputType}`;
     let job = this.#jobs.get(jobId);
     if (!job) {
       if (sourceUrl === undefined) return { error: -7 };
-      job = { requests: 0, result: this.#track(this.#runConversion(key, sourceUrl, fileType, outputType, title)) };
+      const created: ConversionJob = { requests: 0, password, result: Promise.resolve({}) };
+      created.result = this.#track(
+        this.#runConversion(key, sourceUrl, fileType, outputType, title, password).then((answer) => {
+          if (answer.error === -5 && this.#jobs.get(jobId) === created) this.#jobs.delete(jobId);
+          return answer;
+        }),
+      );
+      job = created;
       this.#jobs.set(jobId, job);
     }
     job.requests += 1;
     const isAsync = claims.async === true || claims.async === 'true';
-    if (isAsync && job.requests < this.conversionPolls) return { percent: 0, endConvert: false };
-    return job.result;
+    if (isAsync && (this.conversionStalls || job.requests < this.conversionPolls)) return { percent: 0, endConvert: false };
+    const answer = await job.result;
+    if (answer.error === undefined && job.password !== undefined && job.password !== password) return { error: -5 };
+    return answer;
   }
 
   async #runConversion(
     key: string,
     sourceUrl: string,
-    fileType: string,
+    declaredType: string | undefined,
     outputType: string,
     title: string | undefined,
+    password: string | undefined,
   ): Promise<ConversionAnswer> {
     let source: Buffer;
     try {
@@ -1508,6 +1549,12 @@ export class DocumentServerStandIn {
       if (error instanceof DocumentServerError) return { error: error.code === -10 ? -10 : -4 };
       return { error: -1 };
     }
+    const fileType = declaredType !== undefined && KNOWN_FILE_TYPES.has(declaredType) ? declaredType : detectFileType(source);
+    if (fileType === undefined) return { error: -9 };
+    // Generic XML can be a document or a spreadsheet: only an explicit output type tells which.
+    if (fileType === 'xml' && (outputType === 'ooxml' || outputType === 'odf')) return { error: -9 };
+    const lock = this.protectedInputs.get(crypto.createHash('sha256').update(source).digest('hex'));
+    if (lock !== undefined && lock !== password) return { error: -5 };
     const resultType = concreteOutputType(outputType, fileType);
     const bytes =
       resultType === fileType ? source : Buffer.concat([Buffer.from(`CONVERTED:${fileType}->${resultType}\n`), source]);

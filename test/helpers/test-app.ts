@@ -42,7 +42,7 @@ export interface BrowserSession {
  * A real app on a temporary data directory with the real migrations, the real SQLite database and the
  * real file store. Call `close()` when done.
  */
-export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts'>> = {}) {
+export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts' | 'conversionLimits'>> = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-test-'));
   const config: Config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env });
   const db = openDatabase(path.join(dataDir, 'dms.sqlite'));
@@ -104,7 +104,7 @@ export type TestApp = ReturnType<typeof createTestApp>;
  */
 export async function createServedTestApp(
   env: (selfUrl: string) => Record<string, string>,
-  deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts'>> = {},
+  deps: Partial<Pick<AppDeps, 'callbackLimits' | 'clock' | 'checkTimeouts' | 'conversionLimits'>> = {},
 ) {
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -4,6 +4,7 @@ import type { Services } from '../../services.js';
 import type { FileStore, StagedBlob } from '../../storage/file-store.js';
 import { UnsupportedMediaTypeError, ValidationError } from '../../errors.js';
 import { parseListingQuery } from '../listing-query.js';
+import { presentUploadConversion } from './conversions.api.js';
 import { presentAccess, presentNode, presentPage, presentVersion } from '../presenters.js';
 import { currentUser } from '../request-context.js';
 import { sendVersion } from '../send-content.js';
@@ -31,6 +32,8 @@ const newFolderSchema = z.object({
 const uploadFieldsSchema = z.object({
   folderId: z.string().optional(),
   name: z.string().optional(),
+  /** Convert a format that cannot be edited as it is to OOXML; unset = the admin default. */
+  convert: z.enum(['true', 'false'], { message: 'convert: expected true or false.' }).optional(),
 });
 const versionNumberSchema = z.coerce
   .number({ message: 'The version number must be a whole number.' })
@@ -80,7 +83,7 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     });
   });
 
-  router.post('/files', uploads.multipartFile, (req, res) => {
+  router.post('/files', uploads.multipartFile, async (req, res) => {
     const user = currentUser(req);
     const { staged, originalName } = uploads.stagedFile(req);
     let fields: z.output<typeof uploadFieldsSchema>;
@@ -92,7 +95,11 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     }
     const folderId = fields.folderId || files.getHome(user).id;
     const file = files.addFile(user, folderId, fields.name || originalName, staged);
-    res.status(201).json({ file: presentNode(file) });
+    const conversion = await services.conversions.convertUpload(user, file, fields.convert === undefined ? undefined : fields.convert === 'true');
+    res.status(201).json({
+      file: presentNode(conversion?.state === 'done' ? conversion.file : file),
+      ...(conversion ? { conversion: presentUploadConversion(conversion) } : {}),
+    });
   });
 
   router.post('/files/new', async (req, res) => {
