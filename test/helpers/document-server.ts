@@ -10,7 +10,9 @@
  * - the conversion service (`/converter`, legacy `/ConvertService.ashx`), with results (and errors) cached per key
  *   and output type, async progress, password-protected inputs (-5), format detection when no type is given (-9),
  *   injected error codes and jobs that never finish;
- * - the cache links (`/cache/files/data/...`) that callbacks and conversions point at, and `/healthcheck`.
+ * - the cache links (`/cache/files/data/...`) that callbacks and conversions point at, and `/healthcheck`;
+ * - for browser tests, `api.js` (see `stand-in-editor-page.ts`): pages that load it open the document in the
+ *   stand-in and join its session as the real editor would.
  *
  * Timings that the DS takes minutes for (save delay, link lifetime, "version changed" window) are options.
  */
@@ -21,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { zipSync } from 'fflate';
 import jwt from 'jsonwebtoken';
+import { editorApiScript, editorFrameHtml, type PageEditor, type PageEditorCall } from './stand-in-editor-page.js';
 
 type Json = Record<string, unknown>;
 
@@ -862,6 +865,10 @@ export class DocumentServerStandIn {
   readonly backgroundErrors: unknown[] = [];
   /** Override the answer to a command (e.g. forcesave → {error: 4}); return undefined to use the default. An override has no side effects. */
   onCommand?: (claims: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** What pages handed to DocsAPI.DocEditor (through the stand-in's api.js), in order. */
+  readonly pageEditors: PageEditor[] = [];
+  /** Methods pages called on the editor object (setUsers, refreshHistory, …). */
+  readonly pageCalls: PageEditorCall[] = [];
   /** Healthcheck answer body, default 'true'. */
   healthcheck: 'true' | 'false' = 'true';
   /** Fault injection for cache requests: the handler answers instead of the normal cache serving when it returns true. */
@@ -1295,6 +1302,7 @@ export class DocumentServerStandIn {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path.startsWith('/cache/')) return this.#serveCache(req, res, url);
+    if (path.startsWith('/web-apps/') || path.startsWith('/__stand-in/')) return this.#servePage(req, res, url);
     if (path === '/healthcheck' && method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end(this.healthcheck);
       return;
@@ -1312,6 +1320,53 @@ export class DocumentServerStandIn {
       return this.#converter(req, res, url);
     }
     res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
+  }
+
+  /**
+   * What browsers load from the Document Server: api.js and the editor frame. The page reports what it
+   * handed to DocsAPI.DocEditor; the stand-in then opens the document like the editor would (checking
+   * the token, downloading the file) and connects the user; leaving the page disconnects them.
+   */
+  async #servePage(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
+    if (req.method === 'GET' && path === '/web-apps/apps/api/documents/api.js') {
+      res.writeHead(200, { 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'no-store' }).end(editorApiScript(this.url));
+      return;
+    }
+    if (req.method === 'GET' && path === '/web-apps/apps/api/documents/frame.html') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(editorFrameHtml(url.searchParams.get('title') ?? ''));
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
+      return;
+    }
+    const body = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
+    res.writeHead(204).end();
+    if (path === '/__stand-in/call') {
+      this.pageCalls.push(body as unknown as PageEditorCall);
+    } else if (path === '/__stand-in/editor') {
+      const entry = body as unknown as PageEditor;
+      this.pageEditors.push(entry);
+      this.#background(async () => {
+        try {
+          const session = await this.openEditor(entry.config as PageConfig);
+          const { user, mode } = entry.config.editorConfig;
+          // The same person in a second tab is one editor to the Document Server.
+          if (!session.editors.includes(user.id) && !session.viewers.includes(user.id)) {
+            await session.connect({ id: user.id, name: user.name }, { mode });
+          }
+        } catch (error) {
+          entry.error = error instanceof Error ? error.message : String(error);
+        }
+      });
+    } else if (path === '/__stand-in/leave') {
+      const session = this.#sessions.get(String(body.key));
+      const userId = String(body.userId);
+      if (session?.state === 'open' && (session.editors.includes(userId) || session.viewers.includes(userId))) {
+        this.#background(() => session.disconnect(userId));
+      }
+    }
   }
 
   #serveCache(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
