@@ -1,8 +1,6 @@
 // Your account: change the password, create and revoke personal API tokens.
 import { api, confirmAction, localizeTimes, onFormSubmit, reloadWithToast, toast } from '/app.js';
 
-for (const slot of document.querySelectorAll('[data-origin]')) slot.textContent = location.origin;
-
 // ---------------------------------------------------------------------------
 // Password
 

@@ -76,7 +76,8 @@ async function uploadVersion(chosen) {
   }
 }
 
-versionInput.addEventListener('change', () => {
+// Only people who may change the file have the upload button and its input.
+versionInput?.addEventListener('change', () => {
   const chosen = versionInput.files[0];
   versionInput.value = '';
   if (chosen) uploadVersion(chosen);

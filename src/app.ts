@@ -80,6 +80,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.set('view cache', true);
   app.locals.appName = 'ONLYOFFICE Connector';
   app.locals.formatUtc = (moment: Date) => `${utcFormat.format(moment)} UTC`;
+  app.locals.publicUrl = config.publicUrl;
 
   app.use(
     pinoHttp({

@@ -44,7 +44,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: { admin?: boolean } = {}): Promise<Stack> {
+/**
+ * Starts everything. `admin: false` leaves the first-admin set-up to the test; `configured: false`
+ * leaves the Document Server address and secret to the settings page.
+ */
+export async function startStack(options: { admin?: boolean; configured?: boolean } = {}): Promise<Stack> {
   const secret = 'e2e-shared-jwt-secret-0123456789';
   const ds = await DocumentServerStandIn.start({ secret, retryDelaysMs: [50, 100, 200] });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-e2e-'));
@@ -54,8 +58,7 @@ export async function startStack(options: { admin?: boolean } = {}): Promise<Sta
     DATA_DIR: dataDir,
     PORT: String(port),
     PUBLIC_URL: url,
-    DOCUMENT_SERVER_URL: ds.url,
-    JWT_SECRET: secret,
+    ...(options.configured === false ? {} : { DOCUMENT_SERVER_URL: ds.url, JWT_SECRET: secret }),
     ...(options.admin === false ? {} : { ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: adminPassword }),
   });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs, headless: true });
