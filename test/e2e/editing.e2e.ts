@@ -100,6 +100,38 @@ describe('the editor page', () => {
   });
 });
 
+describe('conversion in the browser', () => {
+  it('converts a legacy .doc to .docx from the file page, showing progress, and opens the new file', async () => {
+    const legacy = await uploadFrom(alicePage, 'Old minutes.doc', fixture('sample.doc'));
+    await alicePage.goto(`/files/${legacy}`);
+    await alicePage.getByRole('button', { name: 'Convert to .docx' }).click();
+    const dialog = alicePage.getByRole('dialog', { name: 'Convert to .docx' });
+    // Remember every progress value the dialog shows until the page moves on.
+    await alicePage.evaluate(() => {
+      const seen: number[] = [];
+      const sample = () => {
+        const box = document.getElementById('convert-progress');
+        const bar = document.getElementById('convert-progress-bar') as HTMLProgressElement | null;
+        if (box && bar && !box.hidden && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+        sessionStorage.setItem('convert-progress', JSON.stringify(seen));
+        requestAnimationFrame(sample);
+      };
+      sample();
+    });
+    await dialog.getByRole('button', { name: 'Convert' }).click();
+    // The stand-in answers "still working" before the result, so the page shows progress, then the new file.
+    await alicePage.waitForURL((url) => url.pathname.startsWith('/files/') && !url.pathname.endsWith(legacy), { timeout: 20_000 });
+    await expect.poll(() => alicePage.locator('h1').textContent()).toBe('Old minutes.docx');
+    await expect.poll(() => alicePage.locator('.toast').last().textContent()).toContain('Converted to “Old minutes.docx”');
+    const shown = JSON.parse((await alicePage.evaluate(() => sessionStorage.getItem('convert-progress'))) ?? '[]') as number[];
+    expect(shown.length).toBeGreaterThan(0);
+    const conversions = stack.ds.conversions.filter((entry) => entry.claims.outputtype === 'docx');
+    expect(conversions.length).toBeGreaterThan(1);
+    expect(conversions[0]!.answer).toMatchObject({ endConvert: false });
+    expect(stack.problems).toEqual([]);
+  });
+});
+
 describe('sharing in the browser', () => {
   it('shares with a second user, who then finds the file and opens it with their role', async () => {
     await alicePage.goto(`/files/${fileId}`);
