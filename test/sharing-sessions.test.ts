@@ -82,6 +82,26 @@ describe('taking access away closes the person out of the editor', () => {
     expect(config.editorConfig.mode).toBe('view');
   });
 
+  it('an editor configuration handed out before the share was removed can no longer change the file', async () => {
+    const id = await upload();
+    const share = (await as(alice, 'post', `/api/files/${id}/shares`).send({ username: 'bob', role: 'editor' })).body.share;
+    const { config } = (await as(bob, 'get', `/api/files/${id}/editor-config`)).body;
+    await as(alice, 'delete', `/api/files/${id}/shares/${share.id}`);
+    // Bob kept the page and opens it later: the Document Server accepts the signed config...
+    const session = await ds.openEditor(config);
+    await session.connect({ id: bob.user.id, name: 'Bob' });
+    session.edit(bob.user.id, Buffer.from('changed by someone without access'));
+    await session.disconnect(bob.user.id);
+    await ds.settled();
+    // ...but its key was retired with the share, so the save is kept aside and the file is unchanged.
+    const versions = (await as(alice, 'get', `/api/files/${id}/versions`)).body.versions;
+    expect(versions.map((version: { kind: string }) => version.kind)).toEqual(['recovered', 'upload']);
+    expect((await as(alice, 'get', `/api/files/${id}`)).body.file.version.number).toBe(1);
+    // Alice's next session gets a new key.
+    const next = (await as(alice, 'get', `/api/files/${id}/editor-config`)).body.config;
+    expect(next.document.key).not.toBe(config.document.key);
+  });
+
   it('moving a file out of a shared folder drops the sharees editing it', async () => {
     const folder = (await as(alice, 'post', '/api/folders').send({ name: 'Team' })).body.folder.id;
     const id = (await as(alice, 'post', '/api/files').field('folderId', folder).attach('file', fixture('sample.docx'), 'Plan.docx')).body.file.id;

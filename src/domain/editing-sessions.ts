@@ -108,6 +108,20 @@ export class EditingSessions {
     return { dropped, ended };
   }
 
+  /**
+   * Retires the current keys of these files that nobody is editing now, so an editor configuration
+   * handed out before someone lost access cannot start a session that changes the file: the next
+   * session gets a new key, and whatever the old one saves is kept as a "recovered" version.
+   */
+  retireIdleKeys(files: NodeRecord[]): void {
+    const now = this.deps.clock.now();
+    this.deps.db.transaction(() => {
+      for (const file of files) {
+        if (!this.findOpen(file.id) && this.deps.documentKeys.findCurrent(file.id)) this.deps.documentKeys.retireCurrent(file.id, now);
+      }
+    })();
+  }
+
   /** Retires a key: its session can no longer change the file (late saves are kept as "recovered"). */
   retire(fileId: string, key: string): void {
     this.deps.db.transaction(() => {

@@ -114,9 +114,11 @@ export class SharingService {
     const before = this.snapshotEditors(node);
     const now = this.deps.clock.now();
     let created = false;
+    let lowered = false;
     const share = this.deps.db.transaction(() => {
       const existing = this.deps.shares.listForUserOnPath(target.id, node.id).find((entry) => entry.nodeId === node.id);
       created = !existing;
+      lowered = existing !== undefined && isDowngrade({ ...existing, manage: false, via: 'share' }, { role: input.role, noDownload: input.noDownload, manage: false, via: 'share' });
       const saved = this.deps.shares.upsert({ id: newId(), nodeId: node.id, userId: target.id, role: input.role, noDownload: input.noDownload, createdBy: user.id, now });
       if (created) {
         this.deps.notifications.insert({
@@ -132,7 +134,7 @@ export class SharingService {
       }
       return saved;
     })();
-    await this.dropWhoLostAccess(before);
+    if (lowered) await this.reduceAccess(node, before);
     return { share, created };
   }
 
@@ -143,7 +145,7 @@ export class SharingService {
     if (!share || share.nodeId !== node.id) throw new NotFoundError(`"${node.name}" has no such share.`);
     const before = this.snapshotEditors(node);
     this.deps.shares.delete(share.id);
-    await this.dropWhoLostAccess(before);
+    await this.reduceAccess(node, before);
   }
 
   /**
@@ -166,8 +168,18 @@ export class SharingService {
     return snapshot;
   }
 
+  /**
+   * After access below a node was reduced: closes out of the editor everyone in the snapshot who now
+   * has less than they had then, and retires the keys of files nobody is editing, so configurations
+   * handed out earlier cannot open a session that changes them.
+   */
+  async reduceAccess(node: NodeRecord, before: EditorSnapshot): Promise<void> {
+    this.deps.sessions.retireIdleKeys(this.deps.files.listFilesBelow(node));
+    await this.dropWhoLostAccess(before);
+  }
+
   /** Closes out of the editor everyone in the snapshot who now has less access than they had then. */
-  async dropWhoLostAccess(before: EditorSnapshot): Promise<void> {
+  private async dropWhoLostAccess(before: EditorSnapshot): Promise<void> {
     const byFile = new Map(before.map((entry) => [entry.fileId, entry.editors]));
     const files = before.map((entry) => this.deps.nodes.findById(entry.fileId)).filter((file): file is NodeRecord => file !== undefined);
     await this.deps.sessions.dropEditors(files, (editorId, file) => {
@@ -222,6 +234,7 @@ export class SharingService {
     if (!link || link.nodeId !== file.id || link.revokedAt !== null) throw new NotFoundError(`"${file.name}" has no such link.`);
     this.deps.shares.revokeLink(link.id, this.deps.clock.now());
     const prefix = `${guestPrefix}${link.id}-`;
+    this.deps.sessions.retireIdleKeys([file]);
     await this.deps.sessions.dropEditors([file], (editorId) => editorId.startsWith(prefix));
   }
 

@@ -166,8 +166,9 @@ export function filesApi(services: Services, store: FileStore, uploads: Uploads)
     if (input.folderId !== undefined) {
       // Moving out of a shared folder takes access away from its sharees: close them out of the editor.
       const before = services.sharing.snapshotEditors(node);
+      const from = node.parentId;
       node = files.move(user, node.id, input.folderId);
-      await services.sharing.dropWhoLostAccess(before);
+      if (node.parentId !== from) await services.sharing.reduceAccess(node, before);
     }
     res.json({ [kind]: presentNode(node) });
   });
