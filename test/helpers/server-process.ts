@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+// `node --import tsx` rather than the tsx launcher: the launcher runs the server in a child process
+// of its own, so a SIGKILL sent to it would leave the real server running.
+const nodeArgs = ['--import', 'tsx', 'src/server.ts'];
 
 /** The real server as a child process, with what it printed. */
 export interface ServerProcess {
@@ -15,7 +17,7 @@ export interface ServerProcess {
 
 /** Starts `src/server.ts` with the given environment on a free port and waits until it listens. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(tsx, ['src/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,7 +46,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
 
 /** Runs the server expecting it to stop by itself (a configuration error); returns code and output. */
 export async function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(tsx, ['src/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
