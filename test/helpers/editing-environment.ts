@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import type { AppDeps } from '../../src/app.js';
 import { DocumentServerStandIn, type EditorSession, type PageConfig } from './document-server.js';
 import { binary, createServedTestApp, fixture, type BrowserSession, type ServedTestApp } from './test-app.js';
@@ -19,17 +19,24 @@ export interface OpenFile {
 }
 
 /**
- * Registers hooks that give every test a fresh stand-in (short retry delays) and app sharing `secret`,
- * and returns the object they fill in.
+ * Registers hooks that give every test a fresh stand-in (short retry delays) and app sharing `secret`
+ * (with `options.env` added to its environment), and returns the object they fill in. With
+ * `sharedByAllTests` the suite shares one of each instead.
  */
-export function useEditingEnvironment(secret: string, deps: Partial<Pick<AppDeps, 'callbackLimits'>> = {}): EditingEnvironment {
+export function useEditingEnvironment(
+  secret: string,
+  options: Partial<Pick<AppDeps, 'callbackLimits'>> & { env?: Record<string, string>; sharedByAllTests?: boolean } = {},
+): EditingEnvironment {
   const env = {} as EditingEnvironment;
-  beforeEach(async () => {
+  const [before, after] = options.sharedByAllTests ? [beforeAll, afterAll] : [beforeEach, afterEach];
+  before(async () => {
     env.ds = await DocumentServerStandIn.start({ secret, retryDelaysMs: [20, 40, 80] });
-    env.t = await createServedTestApp(() => ({ DOCUMENT_SERVER_URL: env.ds.url, JWT_SECRET: secret }), deps);
+    env.t = await createServedTestApp(() => ({ DOCUMENT_SERVER_URL: env.ds.url, JWT_SECRET: secret, ...options.env }), {
+      callbackLimits: options.callbackLimits,
+    });
     env.alice = await env.t.signedInUser('alice');
   });
-  afterEach(async () => {
+  after(async () => {
     await env.ds.close();
     await env.t.close();
   });
