@@ -1,6 +1,6 @@
 /**
- * `npm run bench`: the file list (JSON API and HTML page, 50 rows) of a folder holding 1,000 and
- * 100,000 files, over real HTTP on loopback. Prints medians and the 100,000 / 1,000 ratio.
+ * The file list (JSON API and HTML page, 50 rows) of a folder holding 1,000 and 100,000 files, over
+ * real HTTP on loopback, in this process. Part of `npm run bench` (bench/run.ts).
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,7 +16,8 @@ import { FileStore } from '../src/storage/file-store.js';
 
 const rounds = 200;
 
-interface Figures {
+/** Median and 95th percentile of one listing, in milliseconds. */
+export interface Figures {
   median: number;
   p95: number;
 }
@@ -34,7 +35,15 @@ async function measure(url: string, cookie: string): Promise<Figures> {
   return { median: samples[Math.floor(samples.length / 2)]!, p95: samples[Math.floor(samples.length * 0.95)]! };
 }
 
-async function main(): Promise<void> {
+/** One folder size's figures for the API and the page. */
+export interface FileListResult {
+  size: number;
+  api: Figures;
+  page: Figures;
+}
+
+/** Fills two folders and measures their first page of 50 rows, `rounds` times each. */
+export async function benchFileList(): Promise<FileListResult[]> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-bench-'));
   const db = openDatabase(path.join(dataDir, 'dms.sqlite'));
   migrate(db);
@@ -56,7 +65,7 @@ async function main(): Promise<void> {
   const home = app.services.files.getHome(user);
   const { nodes } = app.services.repositories;
 
-  const results: Array<{ size: number; api: Figures; page: Figures }> = [];
+  const results: FileListResult[] = [];
   for (const size of [1_000, 100_000]) {
     const folder = app.services.files.createFolder(user, home.id, `folder-${size}`);
     db.transaction(() => {
@@ -71,20 +80,8 @@ async function main(): Promise<void> {
     });
   }
 
-  const row = (label: string, figures: Figures) => `| ${label.padEnd(28)} | ${figures.median.toFixed(2).padStart(8)} | ${figures.p95.toFixed(2).padStart(8)} |`;
-  console.log(`File list, 50 rows, ${rounds} sequential requests each (node ${process.version}, ${os.cpus().length} cores)\n`);
-  console.log('| case                         | median ms |   p95 ms |');
-  console.log('| ---------------------------- | --------: | -------: |');
-  for (const result of results) {
-    console.log(row(`API, ${result.size.toLocaleString('en')} files`, result.api));
-    console.log(row(`page, ${result.size.toLocaleString('en')} files`, result.page));
-  }
-  const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
-  console.log(`\nratio 100,000 / 1,000 (median): API ${(large.api.median / small.api.median).toFixed(2)}, page ${(large.page.median / small.page.median).toFixed(2)}`);
-
   server.close();
   db.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
+  return results;
 }
-
-await main();

@@ -19,6 +19,21 @@ export function openDatabase(file: string): Database {
   return db;
 }
 
+/**
+ * Runs `write` with commits that do not wait for the disk (synchronous = NORMAL under WAL: the
+ * database stays consistent, but a power cut may drop the last such commits). Only for state that is
+ * cheap to lose, such as who is editing; file metadata always commits with a full sync. The next full
+ * commit makes these durable too.
+ */
+export function withoutDiskWait<T>(db: Database, write: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return write();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 /** Applies the numbered, forward-only migrations that have not run yet; returns their names. */
 export function migrate(db: Database): string[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (

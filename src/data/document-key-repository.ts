@@ -1,4 +1,4 @@
-import type { Database } from './database.js';
+import { withoutDiskWait, type Database } from './database.js';
 
 export type KeyState = 'open' | 'saved' | 'closed';
 
@@ -91,7 +91,8 @@ export function createDocumentKeyRepository(db: Database) {
       return row && toRecord(row);
     },
     updateEditors(key: string, editors: string[], editingSince: number | null, now: number): void {
-      setEditors.run({ key, editors: JSON.stringify(editors), editingSince, now });
+      // Status-1 callbacks arrive often and only say who is editing: not worth an fsync each.
+      withoutDiskWait(db, () => setEditors.run({ key, editors: JSON.stringify(editors), editingSince, now }));
     },
     updateState(key: string, state: KeyState, now: number): void {
       setState.run(state, now, key);

@@ -70,10 +70,14 @@ export class FileStore {
         callback(null, chunk);
       },
     });
+    // `flush` fsyncs the file before it is closed, so the bytes are on disk before any metadata.
+    const writer = fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true });
     try {
-      // `flush` fsyncs the file before it is closed, so the bytes are on disk before any metadata.
-      await pipeline(source, meter, fs.createWriteStream(tempPath, { flags: 'wx', mode: 0o600, flush: true }));
+      await pipeline(source, meter, writer);
     } catch (error) {
+      // The pipeline rejects on the first error, which can come before the temp file is even opened:
+      // removing it then would race the open and leave the file behind. Wait for the writer to close.
+      if (!writer.closed) await new Promise<void>((resolve) => writer.once('close', () => resolve()));
       await fs.promises.rm(tempPath, { force: true });
       throw error;
     }

@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { setMaxListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { zipSync } from 'fflate';
@@ -170,6 +171,19 @@ export interface ConversionRecord {
   claims: Json;
   answer: unknown;
 }
+
+/**
+ * A broken answer to a cache-file GET, as the DS (or the network between) can give one:
+ * - `status`: an HTTP error status and no body;
+ * - `reset`: the headers and the first `afterBytes` of the body, then a TCP reset;
+ * - `short`: announces the full length, sends `afterBytes`, then closes the connection cleanly;
+ * - `stall`: sends the headers and `afterBytes`, then nothing more until the client gives up;
+ * - `redirect`: a 302 to `location`.
+ */
+export type CacheFault =
+  | { kind: 'status'; status: number }
+  | { kind: 'reset' | 'short' | 'stall'; afterBytes: number }
+  | { kind: 'redirect'; location: string };
 
 /** Where a session is: editing, or ended by a saved status 2, a failed status 2/3 ("forgotten"), or a status 3. */
 export type SessionState = 'open' | 'updateVersion' | 'forgotten' | 'closed';
@@ -873,6 +887,12 @@ export class DocumentServerStandIn {
   healthcheck: 'true' | 'false' = 'true';
   /** Fault injection for cache requests: the handler answers instead of the normal cache serving when it returns true. */
   cacheFault?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** Awaited before a valid cache file is served, e.g. to hold several saves in flight at once. */
+  cacheGate?: (path: string) => Promise<void>;
+  /** Awaited before each retry of a status-2/3 callback, after its delay (e.g. until a restarted connector listens). */
+  retryGate?: (attempt: number) => Promise<void>;
+  /** Cache files being sent right now, and the most that were ever sent at once. */
+  readonly cacheInFlight = { now: 0, max: 0 };
   /** When set, every valid conversion request is answered `{error: conversionError}` (e.g. -3, -5, -9). */
   conversionError?: number;
   /** Async conversions: the request number (per key and output type) that gets the result. */
@@ -904,10 +924,13 @@ export class DocumentServerStandIn {
   #abort = new AbortController();
   #tasks = new Set<Promise<unknown>>();
   #host: SessionHost;
+  #faults: Array<{ fault: CacheFault; remaining: number }> = [];
 
   private constructor(server: http.Server, url: string, options: StandInOptions) {
     this.#server = server;
     this.url = url;
+    // Every outgoing request listens on this one signal; many saves at once are normal.
+    setMaxListeners(0, this.#abort.signal);
     this.#secret = options.secret;
     this.#header = options.header ?? 'Authorization';
     this.#retryDelaysMs = options.retryDelaysMs ?? [1000, 2000, 4000];
@@ -982,6 +1005,11 @@ export class DocumentServerStandIn {
   /** Makes the converter treat these bytes as encrypted, opened only by `password` (else error -5). */
   protectInput(bytes: Buffer, password: string): void {
     this.protectedInputs.set(crypto.createHash('sha256').update(bytes).digest('hex'), password);
+  }
+
+  /** Answers the next `times` valid cache file requests (default: every one from now on) with `fault`. */
+  injectCacheFault(fault: CacheFault, times = Infinity): void {
+    this.#faults.push({ fault, remaining: times });
   }
 
   /** Makes every cache link handed out so far expired (served as 404). */
@@ -1060,6 +1088,7 @@ export class DocumentServerStandIn {
       if (success || !retry || !retryable || delay === undefined) break;
       try {
         await this.#sleep(delay);
+        await this.retryGate?.(attempt + 1);
       } catch {
         break;
       }
@@ -1369,7 +1398,7 @@ export class DocumentServerStandIn {
     }
   }
 
-  #serveCache(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  async #serveCache(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     this.cacheRequests.push(url.pathname);
     if (this.cacheFault?.(req, res)) return;
     const entry = this.#cache.get(url.pathname);
@@ -1385,12 +1414,42 @@ export class DocumentServerStandIn {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not Found');
       return;
     }
+    this.cacheInFlight.now += 1;
+    this.cacheInFlight.max = Math.max(this.cacheInFlight.max, this.cacheInFlight.now);
+    res.once('close', () => (this.cacheInFlight.now -= 1));
+    await this.cacheGate?.(url.pathname);
+    const fault = this.#takeFault();
+    if (fault?.kind === 'status') {
+      res.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(http.STATUS_CODES[fault.status]);
+      return;
+    }
+    if (fault?.kind === 'redirect') {
+      res.writeHead(302, { Location: fault.location }).end();
+      return;
+    }
     res.writeHead(200, {
       'Content-Type': CONTENT_TYPES[extensionOf(entry.filename) ?? ''] ?? 'application/octet-stream',
       'Content-Length': String(entry.bytes.length),
       'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(entry.filename)}`,
     });
-    res.end(req.method === 'HEAD' ? undefined : entry.bytes);
+    if (req.method === 'HEAD' || fault === undefined) {
+      res.end(req.method === 'HEAD' ? undefined : entry.bytes);
+      return;
+    }
+    // Part of the body, then the fault; the socket is flushed first so the client sees those bytes.
+    res.write(entry.bytes.subarray(0, fault.afterBytes), () => {
+      if (fault.kind === 'reset') res.socket?.resetAndDestroy();
+      else if (fault.kind === 'short') res.socket?.end();
+      // 'stall': nothing more is sent; the connection stays open until the client (or close()) ends it.
+    });
+  }
+
+  #takeFault(): CacheFault | undefined {
+    const next = this.#faults[0];
+    if (!next) return undefined;
+    next.remaining -= 1;
+    if (next.remaining <= 0) this.#faults.shift();
+    return next.fault;
   }
 
   /** Request parameters: a JSON body, else a form-encoded body, else the query string. */

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const projectRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
-const tsx = path.join(projectRoot, 'node_modules', '.bin', 'tsx');
+// `node --import tsx` rather than the tsx launcher: the launcher runs the server in a child process
+// of its own, so a SIGKILL sent to it would leave the real server running.
+const nodeArgs = ['--import', 'tsx', 'src/server.ts'];
 
 /** The real server as a child process, with what it printed. */
 export interface ServerProcess {
@@ -15,7 +17,7 @@ export interface ServerProcess {
 
 /** Starts `src/server.ts` with the given environment on a free port and waits until it listens. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(tsx, ['src/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -25,7 +27,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
     const check = () => {
       const match = /"port":(\d+)[^\n]*listening on/.exec(output);
       if (match) {
@@ -44,7 +46,7 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
 
 /** Runs the server expecting it to stop by itself (a configuration error); returns code and output. */
 export async function runServerToExit(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(tsx, ['src/server.ts'], {
+  const child = spawn(process.execPath, nodeArgs, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,7 +54,7 @@ export async function runServerToExit(env: Record<string, string>): Promise<{ co
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearTimeout(timer);
   return { code, output };
