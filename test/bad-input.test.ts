@@ -16,6 +16,7 @@ const env = useEditingEnvironment(secret, { env: { MAX_UPLOAD_MB: '1' }, sharedB
 
 let alice: BrowserSession;
 let admin: BrowserSession;
+let stranger: BrowserSession;
 let file: OpenFile;
 let downloadUrl: string;
 let bobFile: OpenFile & { downloadUrl: string };
@@ -24,6 +25,8 @@ let aliceToken: string;
 beforeAll(async () => {
   alice = env.alice;
   admin = await env.t.signedInUser('root', 'admin');
+  // Admins may reach every file; "another user" is someone with no share.
+  stranger = await env.t.signedInUser('eve');
   file = await openInEditor(env, 'Plan.docx');
   downloadUrl = env.ds.opened.at(-1)!.url;
   bobFile = { ...(await openInEditor(env, 'Other.docx')), downloadUrl: env.ds.opened.at(-1)!.url };
@@ -171,7 +174,7 @@ const apiCases: Case[] = [
   { name: 'a rename to ".."', send: () => asAlice(request().patch(`/api/files/${file.id}`)).send({ name: '..' }), status: 400 },
   { name: 'a rename to an empty name', send: () => asAlice(request().patch(`/api/files/${file.id}`)).send({ name: '   ' }), status: 400 },
   { name: 'a rename with the name as an array', send: () => asAlice(request().patch(`/api/files/${file.id}`)).send({ name: ['a.docx'] }), status: 400 },
-  { name: "a rename of another user's file", send: () => asAlice(request().patch(`/api/files/${bobFile.id}`)).set('Cookie', admin.cookie).set('X-CSRF-Token', admin.csrfToken).send({ name: 'mine.docx' }), status: 404 },
+  { name: "a rename of another user's file", send: () => request().patch(`/api/files/${bobFile.id}`).set('Cookie', stranger.cookie).set('X-CSRF-Token', stranger.csrfToken).send({ name: 'mine.docx' }), status: 404 },
   { name: 'a folder name with a control character', send: () => asAlice(request().post('/api/folders')).send({ name: 'tab\there' }), status: 400 },
   { name: 'a folder name as a number', send: () => asAlice(request().post('/api/folders')).send({ name: 42 }), status: 400 },
   { name: 'a folder under a traversal parent id', send: () => asAlice(request().post('/api/folders')).send({ name: 'x', parentId: '../../etc' }), status: 404 },
@@ -185,13 +188,23 @@ const apiCases: Case[] = [
   { name: 'a listing with a negative limit', send: () => request().get('/api/files?limit=-5').set('Authorization', `Bearer ${aliceToken}`), status: 400 },
   { name: 'a listing with a forged cursor', send: () => request().get('/api/files?cursor=eyJub3QiOiJhIGN1cnNvciJ9').set('Authorization', `Bearer ${aliceToken}`), status: 400 },
   { name: 'a file id with bad percent-encoding', send: () => request().get('/api/files/%E0%A4%A').set('Authorization', `Bearer ${aliceToken}`), status: 400 },
-  { name: "another user's file", send: () => request().get(`/api/files/${file.id}`).set('Cookie', admin.cookie), status: 404 },
+  { name: "another user's file", send: () => request().get(`/api/files/${file.id}`).set('Cookie', stranger.cookie), status: 404 },
   { name: 'an editor config in an unknown mode', send: () => request().get(`/api/files/${file.id}/editor-config?mode=admin`).set('Cookie', alice.cookie), status: 400 },
   { name: 'an editor page of an unknown type', send: () => request().get(`/editor/${file.id}?type=<script>`).set('Cookie', alice.cookie), status: 400 },
   { name: 'a user created by a non-admin', send: () => asAlice(request().post('/api/users')).send({ username: 'mallory', password: 'long enough password' }), status: 403 },
   { name: 'a role change to an unknown role', send: () => asAdmin(request().patch(`/api/users/${alice.user.id}`)).send({ role: 'god' }), status: 400 },
   { name: 'settings changed by a non-admin', send: () => asAlice(request().put('/api/settings')).send({ documentServerUrl: 'http://127.0.0.1:1' }), status: 403 },
   { name: 'settings with a javascript: address', send: () => asAdmin(request().put('/api/settings')).send({ connectorInternalUrl: 'javascript:alert(1)', saveAnyway: true }), status: 400 },
+  { name: 'a share with the role "owner"', send: () => asAlice(request().post(`/api/files/${file.id}/shares`)).send({ username: 'eve', role: 'owner' }), status: 400 },
+  { name: 'a share with a username that is an object', send: () => asAlice(request().post(`/api/files/${file.id}/shares`)).send({ username: { $ne: '' }, role: 'viewer' }), status: 400 },
+  { name: 'a share made by someone who cannot see the file', send: () => request().post(`/api/files/${file.id}/shares`).set('Cookie', stranger.cookie).set('X-CSRF-Token', stranger.csrfToken).send({ username: 'eve', role: 'editor' }), status: 404 },
+  { name: 'removing a share that does not exist', send: () => asAlice(request().delete(`/api/files/${file.id}/shares/not-a-share`)), status: 404 },
+  { name: 'a public link that expired yesterday', send: () => asAlice(request().post(`/api/files/${file.id}/links`)).send({ role: 'viewer', expiresAt: '2020-01-01T00:00:00Z' }), status: 400 },
+  { name: 'a public link with a 10,000-character password', send: () => asAlice(request().post(`/api/files/${file.id}/links`)).send({ role: 'viewer', password: 'p'.repeat(10_000) }), status: 400 },
+  { name: 'a mention sent by someone who cannot see the file', send: () => request().post(`/api/files/${file.id}/mentions`).set('Cookie', stranger.cookie).set('X-CSRF-Token', stranger.csrfToken).send({ emails: ['alice'], message: 'hi' }), status: 404 },
+  { name: 'a public link token that was never issued', send: () => request().get('/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), status: 404 },
+  { name: 'a link password sent without the form token', send: () => request().post('/s/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA').type('form').send({ password: 'guess' }), status: 403 },
+  { name: "a guest editor page for a link that does not exist, with a forged guest cookie", send: () => request().get('/s/nope/editor?name=Zoe').set('Cookie', 'dms_guest=AAAAAAAAAAAAAAAA.forged'), status: 404 },
 ];
 
 const pageCases: Case[] = [
