@@ -54,7 +54,7 @@ export async function benchFileList(): Promise<FileListResult[]> {
     logger: pino({ level: 'silent' }),
     appSecret: 'bench-secret-'.padEnd(48, 'x'),
   });
-  const server = http.createServer(app);
+  const server = http.createServer(app.requestListener);
   // Filling a folder blocks the loop for seconds; idle keep-alive sockets must survive it.
   server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

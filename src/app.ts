@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import cookieParser from 'cookie-parser';
 import express, { type Express } from 'express';
@@ -15,6 +16,7 @@ import { conversionsApi } from './http/api/conversions.api.js';
 import { filesApi } from './http/api/files.api.js';
 import { authRoutes, cookieNames } from './http/auth.routes.js';
 import { sharingApi } from './http/api/sharing.api.js';
+import { createTrackEndpoint, isTrackRequest } from './http/track-endpoint.js';
 import { publicLinkRoutes } from './http/public-links.routes.js';
 import { errorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -52,8 +54,20 @@ const utcFormat = new Intl.DateTimeFormat('en-GB', {
 });
 const requestIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Builds the Express app: middleware, routes, 404 and the error handler. It never listens. */
-export function createApp(deps: AppDeps): Express & { services: Services } {
+/** The request's id: the caller's X-Request-Id when it is a sane one, else a new one; echoed back. */
+function requestId(req: IncomingMessage, res: ServerResponse): string {
+  const incoming = req.headers['x-request-id'];
+  const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+/**
+ * Builds the app: the Express app (middleware, routes, 404 and the error handler) and
+ * `requestListener`, what an HTTP server should call: it answers the Document Server's callbacks
+ * (`POST /track`) directly and hands everything else to Express. It never listens.
+ */
+export function createApp(deps: AppDeps): Express & { services: Services; requestListener: (req: IncomingMessage, res: ServerResponse) => void } {
   const { config, db, store, logger } = deps;
   const clock = deps.clock ?? systemClock;
   const services = createServices({ db, store, clock, logger, config, appSecret: deps.appSecret, callbackLimits: deps.callbackLimits, checkTimeouts: deps.checkTimeouts, conversionLimits: deps.conversionLimits });
@@ -85,12 +99,7 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   app.use(
     pinoHttp({
       logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : crypto.randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      genReqId: requestId,
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
       // Signed links are capabilities: log which route was called, not the reference itself.
@@ -157,5 +166,10 @@ export function createApp(deps: AppDeps): Express & { services: Services } {
   });
   app.use(errorHandler(config.maxUploadBytes / 1024 / 1024));
 
-  return Object.assign(app, { services });
+  const track = createTrackEndpoint({ callbacks: services.callbacks, editor: services.editor, logger, requestId });
+  const requestListener = (req: IncomingMessage, res: ServerResponse) => {
+    if (isTrackRequest(req)) track(req, res);
+    else app(req, res);
+  };
+  return Object.assign(app, { services, requestListener });
 }

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import { pino } from 'pino';
 import { createApp } from './app.js';
 import { loadAppSecret } from './app-secret.js';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   app.services.repositories.sessions.deleteExpired(Date.now());
   const monitor = startConnectionMonitor(app.services.settings, app.services.sessions, logger);
 
-  const server: Server = app.listen(config.port, config.host, () => {
+  const server: Server = http.createServer(app.requestListener).listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     logger.info({ host: config.host, port, publicUrl: config.publicUrl }, `listening on http://${config.host}:${port}`);

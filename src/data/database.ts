@@ -26,12 +26,25 @@ export function openDatabase(file: string): Database {
  * commit makes these durable too.
  */
 export function withoutDiskWait<T>(db: Database, write: () => T): T {
-  db.pragma('synchronous = NORMAL');
+  const pragmas = syncPragmas(db);
+  pragmas.normal.run();
   try {
     return write();
   } finally {
-    db.pragma('synchronous = FULL');
+    pragmas.full.run();
   }
+}
+
+const pragmaStatements = new WeakMap<Database, { normal: BetterSqlite3.Statement; full: BetterSqlite3.Statement }>();
+
+/** The two synchronous pragmas, prepared once per database (db.pragma compiles on every call). */
+function syncPragmas(db: Database) {
+  let statements = pragmaStatements.get(db);
+  if (!statements) {
+    statements = { normal: db.prepare('PRAGMA synchronous = NORMAL'), full: db.prepare('PRAGMA synchronous = FULL') };
+    pragmaStatements.set(db, statements);
+  }
+  return statements;
 }
 
 /** Applies the numbered, forward-only migrations that have not run yet; returns their names. */

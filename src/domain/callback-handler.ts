@@ -80,7 +80,8 @@ export class CallbackHandler {
   }
 
   /** Verifies a callback and acts on it; resolves once everything is committed. */
-  async handle(ref: unknown, body: unknown, tokenHeader: string | undefined): Promise<void> {
+  /** Verifies and applies one callback; resolves with its (verified) status. */
+  async handle(ref: unknown, body: unknown, tokenHeader: string | undefined): Promise<number> {
     const settings = this.deps.settings();
     if (!settings) throw new NotFoundError('ONLYOFFICE is not configured on this DMS.');
     const link = verifyRef(this.deps.appSecret, ref, 'track', this.deps.clock.now());
@@ -100,6 +101,7 @@ export class CallbackHandler {
       }
       await this.dispatch(callback, issued, settings);
     });
+    return callback.status;
   }
 
   private async dispatch(callback: Callback, issued: DocumentKeyRecord, settings: DocumentServerSettings): Promise<void> {

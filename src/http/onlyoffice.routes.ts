@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import type { CallbackHandler } from '../domain/callback-handler.js';
@@ -86,8 +86,10 @@ function jsonForHtml(value: unknown): string {
 }
 
 /**
- * The Document Server's side (server to server): `/download` streams a signed file version and
- * `/track` takes callbacks. Neither uses the session cookie: signed references and JWT protect them.
+ * The Document Server's side (server to server): `/download` streams a signed file version, and
+ * `/history-file` and `/check-file` serve history and connection-check files. None uses the session
+ * cookie: signed references and JWT protect them. (`/track`, the callbacks, is answered before Express:
+ * see `track-endpoint.ts`.)
  */
 export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   const router = Router();
@@ -143,34 +145,9 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
     res.send(registered?.bytes ?? createBlankDocument('docx'));
   });
 
-  // Callbacks carry the Document Server's history, which can be large; they get their own parser.
-  router.post('/track', express.json({ limit: '20mb', type: () => true }), async (req, res) => {
-    const settings = deps.editor.settings();
-    await deps.callbacks.handle(req.query.ref, req.body, settings ? req.get(settings.jwtHeader) : undefined);
-    res.json({ error: 0 });
-  });
-
-  // Errors on these routes answer in the protocol's shape. The Document Server retries a save only on
-  // 429/5xx, so 503 is kept for failures where a retry can help.
-  router.use(['/track', '/download', '/check-file', '/history-file'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    const status =
-      error instanceof DocumentServerFetchError
-        ? error.transient
-          ? 503
-          : 422
-        : error instanceof InvalidTokenError
-          ? 403
-          : error instanceof NotFoundError
-            ? 404
-            : error instanceof ValidationError
-              ? 400
-              : error instanceof PayloadTooLargeError || (error as { type?: string }).type === 'entity.too.large'
-                ? 413
-                : (error as { type?: string }).type === 'entity.parse.failed'
-                  ? 400
-                  : error instanceof DomainError
-                    ? 409
-                    : undefined;
+  // Errors on these routes answer in the protocol's shape (see documentServerErrorStatus).
+  router.use(['/download', '/check-file', '/history-file'], (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    const status = documentServerErrorStatus(error);
     if (status === undefined) return next(error);
     const message = error instanceof Error ? error.message : String(error);
     req.log.warn({ status, reason: message }, 'Document Server request refused');
@@ -179,6 +156,22 @@ export function documentServerRoutes(deps: OnlyofficeRouteDeps): Router {
   });
 
   return router;
+}
+
+/**
+ * The HTTP status for an error on a route the Document Server calls, in the protocol's terms: it
+ * retries a save only on 429/5xx, so 503 is kept for failures where a retry can help, and 422 for a
+ * save that can never be fetched. Undefined for errors that are not the caller's (a 500).
+ */
+export function documentServerErrorStatus(error: unknown): number | undefined {
+  if (error instanceof DocumentServerFetchError) return error.transient ? 503 : 422;
+  if (error instanceof InvalidTokenError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof PayloadTooLargeError || (error as { type?: string }).type === 'entity.too.large') return 413;
+  if ((error as { type?: string }).type === 'entity.parse.failed') return 400;
+  if (error instanceof DomainError) return 409;
+  return undefined;
 }
 
 /** Renders the full-window editor page, with a CSP that lets in only this app and the Document Server. */

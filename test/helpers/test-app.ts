@@ -49,7 +49,8 @@ export function createTestApp(env: Record<string, string> = {}, deps: Partial<Pi
   migrate(db);
   const store = new FileStore(path.join(dataDir, 'blobs'));
   const app = createApp({ config, db, store, logger: pino({ level: 'silent' }), appSecret: testAppSecret, ...deps });
-  const request = supertest(app);
+  // The same entry point as the real server: POST /track is answered before Express.
+  const request = supertest(app.requestListener);
 
   async function createUser(username: string, options: { role?: 'admin' | 'user'; password?: string } = {}): Promise<User> {
     return app.services.accounts.createUser({
@@ -110,7 +111,7 @@ export async function createServedTestApp(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const t = createTestApp({ PUBLIC_URL: url, ...env(url) }, deps);
-  server.on('request', t.app);
+  server.on('request', t.app.requestListener);
   return {
     ...t,
     url,

@@ -1,0 +1,92 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { CallbackHandler } from '../domain/callback-handler.js';
+import type { EditorService } from '../domain/editor.js';
+import { PayloadTooLargeError, ValidationError } from '../errors.js';
+import { documentServerErrorStatus } from './onlyoffice.routes.js';
+
+/** Callbacks carry the Document Server's history, which can be large. */
+const maxBodyBytes = 20 * 1024 * 1024;
+
+/** Whether a request is a callback from the Document Server (`POST /track?ref=…`). */
+export function isTrackRequest(req: IncomingMessage): boolean {
+  return req.method === 'POST' && (req.url === '/track' || (req.url?.startsWith('/track?') ?? false));
+}
+
+/**
+ * `POST /track`, the Document Server's callbacks, answered in plain Node before Express. It is the
+ * hot path of every editing session (a status-1 callback each time someone joins or leaves, and
+ * every save): Express's per-request set-up cost more than the callback's own work, so the benchmark
+ * of 32 concurrent callback connections could not reach its goal through it. Answers are the
+ * protocol's: `{"error":0}`, or `{"error":1,"message"}` with 503 where a retry can help.
+ */
+export function createTrackEndpoint(deps: {
+  callbacks: CallbackHandler;
+  editor: EditorService;
+  logger: Logger;
+  requestId: (req: IncomingMessage, res: ServerResponse) => string;
+}): (req: IncomingMessage, res: ServerResponse) => void {
+  const answer = (res: ServerResponse, status: number, body: object) => {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
+    res.end(text);
+  };
+
+  return (req, res) => {
+    const started = performance.now();
+    const id = deps.requestId(req, res);
+    // Signed links are capabilities: the log names the route, never the reference.
+    const logged = { id, method: 'POST', url: '/track?ref=[redacted]' };
+    const finish = async (body: Buffer) => {
+      let status = 200;
+      let callbackStatus: number | undefined;
+      try {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new ValidationError('The callback body is not JSON.');
+        }
+        const settings = deps.editor.settings();
+        const header = settings ? req.headers[settings.jwtHeader.toLowerCase()] : undefined;
+        const ref = new URL(req.url ?? '/', 'http://localhost').searchParams.get('ref') ?? undefined;
+        callbackStatus = await deps.callbacks.handle(ref, parsed, typeof header === 'string' ? header : undefined);
+        answer(res, 200, { error: 0 });
+      } catch (error) {
+        const known = documentServerErrorStatus(error);
+        status = known ?? 500;
+        const message = known === undefined ? 'The callback could not be processed.' : error instanceof Error ? error.message : String(error);
+        if (known === undefined) deps.logger.error({ req: logged, err: error }, 'callback failed');
+        else deps.logger.warn({ req: logged, status, reason: message }, 'Document Server request refused');
+        if (!res.headersSent) answer(res, status, { error: 1, message });
+        else res.destroy();
+      }
+      // "Who is editing" arrives whenever someone joins or leaves: not worth a log line each.
+      if (callbackStatus !== 1) {
+        deps.logger.info({ req: logged, res: { statusCode: status }, callbackStatus, responseTime: Math.round(performance.now() - started) }, 'request completed');
+      }
+    };
+
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let refused = false;
+    req.on('data', (chunk: Buffer) => {
+      if (refused) return;
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        refused = true;
+        const message = new PayloadTooLargeError('The callback is larger than 20 MB.').message;
+        deps.logger.warn({ req: logged, status: 413, reason: message }, 'Document Server request refused');
+        res.setHeader('Connection', 'close');
+        answer(res, 413, { error: 1, message });
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!refused) void finish(Buffer.concat(chunks, size));
+    });
+    req.on('error', () => res.destroy());
+  };
+}
