@@ -23,7 +23,9 @@ export async function sendVersion(
   await new Promise<void>((resolve, reject) => {
     res.sendFile(
       store.pathOf(version.blobId),
-      { etag: false, lastModified: false, acceptRanges: true, headers: { ETag: `"${version.sha256}"` } },
+      // 1 MiB reads (send passes the option to fs.createReadStream): a sixteenth of the system calls
+      // of the default 64 KiB for large files, at 1 MiB of memory per download.
+      { etag: false, lastModified: false, acceptRanges: true, headers: { ETag: `"${version.sha256}"` }, highWaterMark: 1024 * 1024 } as Parameters<Response['sendFile']>[1],
       (error) => {
         if (!error) return resolve();
         // The client went away mid-stream: nothing more to answer.
