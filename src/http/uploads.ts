@@ -6,12 +6,12 @@ import type { FileStore, StagedBlob } from '../storage/file-store.js';
 type StagedFile = Express.Multer.File & { staged?: StagedBlob };
 
 /** What a request staged, so a request that fails part-way leaves no temp file behind. */
-const stagedByRequest = new WeakMap<Request, { failed: boolean; staged: StagedBlob[] }>();
+const stagedByRequest = new WeakMap<Request, { failed: boolean; staged: StagedBlob[]; pending: Array<Promise<unknown>> }>();
 
-function trackingOf(req: Request): { failed: boolean; staged: StagedBlob[] } {
+function trackingOf(req: Request): { failed: boolean; staged: StagedBlob[]; pending: Array<Promise<unknown>> } {
   let tracking = stagedByRequest.get(req);
   if (!tracking) {
-    tracking = { failed: false, staged: [] };
+    tracking = { failed: false, staged: [], pending: [] };
     stagedByRequest.set(req, tracking);
   }
   return tracking;
@@ -27,8 +27,9 @@ class StagingStorage implements multer.StorageEngine {
 
   _handleFile(req: Request, file: StagedFile, callback: (error?: unknown, info?: Partial<Express.Multer.File>) => void): void {
     const tracking = trackingOf(req);
-    this.store
-      .stage(file.stream, { maxBytes: this.maxBytes, tooLargeMessage: this.tooLargeMessage })
+    const staging = this.store.stage(file.stream, { maxBytes: this.maxBytes, tooLargeMessage: this.tooLargeMessage });
+    tracking.pending.push(staging);
+    staging
       .then((staged) => {
         // The request may already have failed (a malformed body) while these bytes were being flushed.
         if (tracking.failed) {
@@ -76,16 +77,19 @@ export function createUploads(store: FileStore, maxBytes: number) {
       }
       refuseAnnouncedOversize(req);
       single(req, res, (error?: unknown) => {
-        if (error) {
-          const tracking = trackingOf(req);
-          tracking.failed = true;
-          for (const staged of tracking.staged) staged.discard();
-        }
         // Busboy's parse errors ("Boundary not found", "Unexpected end of form") are plain Errors
         // without a code: the client sent a malformed body. Disk errors carry a code and stay 500s.
         const malformed =
           error instanceof Error && !(error instanceof multer.MulterError) && !(error instanceof DomainError) && (error as { code?: unknown }).code === undefined;
-        next(malformed ? new ValidationError(`The multipart body is malformed: ${error.message}.`, 'file') : error);
+        const answer = malformed ? new ValidationError(`The multipart body is malformed: ${error.message}.`, 'file') : error;
+        if (!error) return next();
+        const tracking = trackingOf(req);
+        tracking.failed = true;
+        // Answer only once every staging write has stopped and removed its temp file.
+        void Promise.allSettled(tracking.pending).then(() => {
+          for (const staged of tracking.staged) staged.discard();
+          next(answer);
+        });
       });
     },
     /** The staged file of a multipart request, or a ValidationError when there is none. */
