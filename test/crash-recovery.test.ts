@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DocumentServerStandIn, type PageConfig } from './helpers/document-server.js';
-import { startServer, type ServerProcess } from './helpers/server-process.js';
+import { freePort, startServer, type ServerProcess } from './helpers/server-process.js';
 import { fixture } from './helpers/test-app.js';
 
 // The real server as a child process, killed with SIGKILL in the middle of a save and started again.
@@ -20,13 +19,6 @@ let running: ServerProcess | undefined;
 let env: Record<string, string>;
 let base: string;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 beforeEach(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dms-crash-'));

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { DocumentServerStandIn } from '../helpers/document-server.js';
-import { startServer, type ServerProcess } from '../helpers/server-process.js';
+import { freePort, startServer, type ServerProcess } from '../helpers/server-process.js';
 
 /** Debian's Chromium; set CHROMIUM_PATH to use another build. No browser is ever downloaded. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,14 +20,6 @@ const chromiumArgs = [
 export const screenshotDir = path.resolve('test-results', 'screenshots');
 export const adminPassword = 'correct horse battery staple';
 
-/** A port free right now, so the server's PUBLIC_URL can name it before it starts. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The real server (a child process on 127.0.0.1), the Document Server stand-in beside it, and Chromium. */
 export interface Stack {
