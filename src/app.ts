@@ -96,6 +96,10 @@ export function createApp(deps: AppDeps): Express & { services: Services; reques
   app.locals.formatUtc = (moment: Date) => `${utcFormat.format(moment)} UTC`;
   app.locals.publicUrl = config.publicUrl;
 
+  // POST /track is answered before Express by `requestListener`; this keeps it answered for anyone
+  // who hands the Express app itself to an HTTP server.
+  const track = createTrackEndpoint({ callbacks: services.callbacks, editor: services.editor, logger, requestId });
+  app.use((req, res, next) => (isTrackRequest(req) ? track(req, res) : next()));
   app.use(
     pinoHttp({
       logger,
@@ -166,7 +170,6 @@ export function createApp(deps: AppDeps): Express & { services: Services; reques
   });
   app.use(errorHandler(config.maxUploadBytes / 1024 / 1024));
 
-  const track = createTrackEndpoint({ callbacks: services.callbacks, editor: services.editor, logger, requestId });
   const requestListener = (req: IncomingMessage, res: ServerResponse) => {
     if (isTrackRequest(req)) track(req, res);
     else app(req, res);

@@ -89,6 +89,17 @@ interface Case {
 
 const trackCases: Case[] = [
   { name: 'a callback with no token', send: () => track(saveClaims()), status: 403 },
+  { name: 'a callback over the 20 MB limit', send: () => track({ ...saveClaims(), padding: 'x'.repeat(21 * 1024 * 1024) }), status: 413 },
+  {
+    name: 'a callback over the 20 MB limit, sent in chunks with no length announced',
+    send: () => {
+      const test = request().post(pathOf(file.callbackUrl)).set('Content-Type', 'application/json').set('Transfer-Encoding', 'chunked');
+      for (let part = 0; part < 21; part += 1) test.write('x'.repeat(1024 * 1024));
+      return test;
+    },
+    status: 413,
+  },
+  { name: 'a callback whose link carries two references', send: () => request().post(`${pathOf(file.callbackUrl)}&ref=junk`).set('Content-Type', 'application/json').send(JSON.stringify({ ...saveClaims(), token: sign(saveClaims()) })), status: 403 },
   { name: 'a callback signed with another secret', send: () => track({ ...saveClaims(), token: sign(saveClaims(), {}, 'not-the-secret') }), status: 403 },
   { name: "a callback token with alg 'none'", send: () => track({ ...saveClaims(), token: noneToken(saveClaims()) }), status: 403 },
   { name: 'a callback token signed HS512 (not the DS algorithm)', send: () => track({ ...saveClaims(), token: sign(saveClaims(), { algorithm: 'HS512' }) }), status: 403 },
@@ -254,6 +265,18 @@ describe('markup in names', () => {
       expect(html).toMatch(/&lt;script&gt;alert\(1\)&lt;img src=x onerror=alert\(2\)&gt;|\\u003cscript\\u003ealert\(1\)/);
       expect(html).not.toContain('<script>alert(1)');
       expect(html).not.toContain('<img src=x');
+    }
+  });
+});
+
+describe('the callback address as proxies may rewrite it', () => {
+  it('answers /track/ and /TRACK like /track, as Express routes did', async () => {
+    const claims = { key: file.key, status: 1, users: [alice.user.id], actions: [{ type: 1, userid: alice.user.id }] };
+    const path = pathOf(file.callbackUrl);
+    for (const variant of [path.replace('/track?', '/track/?'), path.replace('/track?', '/TRACK?')]) {
+      const response = await request().post(variant).set('Content-Type', 'application/json').send(JSON.stringify({ ...claims, token: sign(claims) }));
+      expect(response.status, variant.split('?')[0]).toBe(200);
+      expect(response.body).toEqual({ error: 0 });
     }
   });
 });

@@ -168,8 +168,9 @@ export function documentServerErrorStatus(error: unknown): number | undefined {
   if (error instanceof InvalidTokenError) return 403;
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ValidationError) return 400;
-  if (error instanceof PayloadTooLargeError || (error as { type?: string }).type === 'entity.too.large') return 413;
-  if ((error as { type?: string }).type === 'entity.parse.failed') return 400;
+  const type = (error as { type?: unknown } | null | undefined)?.type;
+  if (error instanceof PayloadTooLargeError || type === 'entity.too.large') return 413;
+  if (type === 'entity.parse.failed') return 400;
   if (error instanceof DomainError) return 409;
   return undefined;
 }

@@ -8,9 +8,16 @@ import { documentServerErrorStatus } from './onlyoffice.routes.js';
 /** Callbacks carry the Document Server's history, which can be large. */
 const maxBodyBytes = 20 * 1024 * 1024;
 
-/** Whether a request is a callback from the Document Server (`POST /track?ref=…`). */
+const trackPath = /^\/track\/?$/i;
+
+/** Whether a request is a callback from the Document Server (`POST /track?ref=…`, as Express would match it). */
 export function isTrackRequest(req: IncomingMessage): boolean {
-  return req.method === 'POST' && (req.url === '/track' || (req.url?.startsWith('/track?') ?? false));
+  if (req.method !== 'POST' || req.url === undefined) return false;
+  try {
+    return trackPath.test(new URL(req.url, 'http://localhost').pathname);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -49,10 +56,13 @@ export function createTrackEndpoint(deps: {
         }
         const settings = deps.editor.settings();
         const header = settings ? req.headers[settings.jwtHeader.toLowerCase()] : undefined;
-        const ref = new URL(req.url ?? '/', 'http://localhost').searchParams.get('ref') ?? undefined;
+        // One reference, or none: a repeated `ref` is refused like any other malformed one.
+        const refs = new URL(req.url ?? '/', 'http://localhost').searchParams.getAll('ref');
+        const ref = refs.length === 1 ? refs[0] : refs.length === 0 ? undefined : refs;
         callbackStatus = await deps.callbacks.handle(ref, parsed, typeof header === 'string' ? header : undefined);
         answer(res, 200, { error: 0 });
-      } catch (error) {
+      } catch (thrown) {
+        const error = thrown ?? new Error('The callback failed without a reason.');
         const known = documentServerErrorStatus(error);
         status = known ?? 500;
         const message = known === undefined ? 'The callback could not be processed.' : error instanceof Error ? error.message : String(error);
@@ -67,25 +77,30 @@ export function createTrackEndpoint(deps: {
       }
     };
 
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let refused = false;
+    // Over the limit: the body is read to its end and dropped, then refused (answering while the
+    // sender is still sending could reset the connection, which the Document Server would retry).
+    const refuse = () => {
+      const message = new PayloadTooLargeError('The callback is larger than 20 MB.').message;
+      deps.logger.warn({ req: logged, status: 413, reason: message }, 'Document Server request refused');
+      answer(res, 413, { error: 1, message });
+    };
+    let chunks: Buffer[] = [];
+    let size = Number(req.headers['content-length']);
+    let refused = Number.isFinite(size) && size > maxBodyBytes;
+    size = 0;
     req.on('data', (chunk: Buffer) => {
       if (refused) return;
       size += chunk.length;
       if (size > maxBodyBytes) {
         refused = true;
-        const message = new PayloadTooLargeError('The callback is larger than 20 MB.').message;
-        deps.logger.warn({ req: logged, status: 413, reason: message }, 'Document Server request refused');
-        res.setHeader('Connection', 'close');
-        answer(res, 413, { error: 1, message });
-        req.resume();
+        chunks = [];
         return;
       }
       chunks.push(chunk);
     });
     req.on('end', () => {
-      if (!refused) void finish(Buffer.concat(chunks, size));
+      if (refused) refuse();
+      else finish(Buffer.concat(chunks, size)).catch(() => res.destroy());
     });
     req.on('error', () => res.destroy());
   };

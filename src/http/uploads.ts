@@ -87,8 +87,11 @@ export function createUploads(store: FileStore, maxBytes: number) {
         tracking.failed = true;
         // Answer only once every staging write has stopped and removed its temp file.
         void Promise.allSettled(tracking.pending).then(() => {
-          for (const staged of tracking.staged) staged.discard();
-          next(answer);
+          try {
+            for (const staged of tracking.staged) staged.discard();
+          } finally {
+            next(answer);
+          }
         });
       });
     },
